@@ -1,0 +1,31 @@
+from django import forms
+from django_filters import rest_framework as filters
+
+from .models import Post
+
+# Ids beyond a signed 64-bit integer cannot exist; rejecting them keeps the database out of it.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class PostFilter(filters.FilterSet):
+    """`?author=<user id>&published=true&created_after=<ISO 8601>&created_before=<ISO 8601>`.
+
+    Invalid values answer 400 with the errors per field.
+    """
+
+    author = IdFilter(field_name="author_id", min_value=1, max_value=MAX_ID, help_text="Author's user id.")
+    published = filters.BooleanFilter(help_text="true for published posts, false for your drafts.")
+    created_after = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
+    )
+    created_before = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lte", help_text="Created at or before (ISO 8601)."
+    )
+
+    class Meta:
+        model = Post
+        fields = ["author", "published", "created_after", "created_before"]

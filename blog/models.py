@@ -1,0 +1,93 @@
+"""The blog's data: posts, their comments, who follows whom, and notifications."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Post(models.Model):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=100_000)
+    published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # Outbox flag: set in the publish transaction, cleared once every subscriber is notified.
+    notifications_pending = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The public list: published posts, newest first.
+            models.Index(fields=["published", "-created_at"], name="post_published_created_idx"),
+            models.Index(fields=["author", "-created_at"], name="post_author_created_idx"),
+            models.Index(fields=["-created_at", "-id"], name="post_created_idx"),
+            models.Index(fields=["-published_at"], name="post_published_at_idx"),
+            models.Index(fields=["title"], name="post_title_idx"),
+            # The outbox sweep reads only pending rows.
+            models.Index(fields=["id"], condition=Q(notifications_pending=True), name="post_outbox_pending_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(published=False) | Q(published_at__isnull=False),
+                name="post_published_has_published_at",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Comment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField(max_length=10_000)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["post", "created_at"], name="comment_post_created_idx")]
+
+    def __str__(self):
+        return f"Comment {self.pk} on {self.post_id}"
+
+
+class Subscription(models.Model):
+    """`subscriber` follows `author` and is notified of the author's new posts."""
+
+    subscriber = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscribers")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "author"], name="subscription_unique_pair"),
+            models.CheckConstraint(condition=~Q(subscriber=models.F("author")), name="subscription_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscriber_id} follows {self.author_id}"
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # When the email went out; a redelivered task skips recipients already emailed.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One notification per recipient and post: what makes redelivery harmless.
+            models.UniqueConstraint(fields=["recipient", "post"], name="notification_unique_recipient_post"),
+        ]
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx")]
+
+    def __str__(self):
+        return f"Notification {self.pk} for {self.recipient_id}"

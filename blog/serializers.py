@@ -1,0 +1,102 @@
+"""Request and response shapes. Writes go through services, never through serializer.save()."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from .models import Comment, Notification, Post, Subscription
+
+User = get_user_model()
+
+
+class PostSerializer(serializers.ModelSerializer):
+    author = serializers.IntegerField(source="author_id", read_only=True, help_text="The author's user id.")
+    author_username = serializers.CharField(source="author.username", read_only=True)
+    comment_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Post
+        fields = [
+            "id",
+            "author",
+            "author_username",
+            "title",
+            "body",
+            "published",
+            "published_at",
+            "comment_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["published", "published_at", "created_at", "updated_at"]
+        extra_kwargs = {"title": {"trim_whitespace": True}}
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.IntegerField(source="author_id", read_only=True, help_text="The author's user id.")
+    author_username = serializers.CharField(source="author.username", read_only=True)
+    post = serializers.IntegerField(source="post_id", read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "post", "author", "author_username", "body", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(write_only=True, min_length=1, max_length=128, style={"input_type": "password"})
+
+    def validate_username(self, value):
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with that username already exists.")
+        return value
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """The requesting user's own account: the only place an email is shown."""
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "date_joined"]
+        read_only_fields = fields
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(help_text="The refresh token to revoke.")
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    author = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), help_text="User id of the author to follow."
+    )
+    author_username = serializers.CharField(source="author.username", read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = ["id", "author", "author_username", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    post_title = serializers.CharField(source="post.title", read_only=True)
+    post_author = serializers.IntegerField(source="post.author_id", read_only=True)
+    post_author_username = serializers.CharField(source="post.author.username", read_only=True)
+    post = serializers.IntegerField(source="post_id", read_only=True)
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "post", "post_title", "post_author", "post_author_username", "created_at", "read", "read_at"]
+        read_only_fields = fields
+
+    def get_read(self, notification) -> bool:
+        return notification.read_at is not None
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked_read = serializers.IntegerField(help_text="How many notifications were marked read.")

@@ -1,0 +1,205 @@
+"""The HTTP layer: parse, authorize, call a service or selector, serialize. No business rules."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import CreateAPIView, RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from . import selectors, services
+from .filters import PostFilter
+from .permissions import IsOwnerOrReadOnly
+from .serializers import (
+    CommentSerializer,
+    LogoutSerializer,
+    MarkedReadSerializer,
+    NotificationSerializer,
+    PostSerializer,
+    RegisterSerializer,
+    SubscriptionSerializer,
+    UserSerializer,
+)
+
+
+class PostViewSet(viewsets.ModelViewSet):
+    """Published posts for everyone, plus your own drafts. Only the author may change a post."""
+
+    lookup_value_regex = r"\d+"
+    serializer_class = PostSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsOwnerOrReadOnly]
+    filterset_class = PostFilter
+    search_fields = ["title", "body"]
+    ordering_fields = ["created_at", "published_at", "title"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.post_list(user=self.request.user)
+
+    def perform_create(self, serializer):
+        post = services.post_create(author=self.request.user, **serializer.validated_data)
+        post.comment_count = 0
+        serializer.instance = post
+
+    def perform_update(self, serializer):
+        serializer.instance = services.post_update(
+            post=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.post_delete(post=instance, by=self.request.user)
+
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        """Publish your draft; subscribers are notified once it is committed."""
+        post = services.post_publish(post=self.get_object(), by=request.user)
+        return Response(self.get_serializer(post).data)
+
+
+class CommentViewSet(viewsets.ModelViewSet):
+    """Comments on a post you can see. Only a comment's author may edit or delete it."""
+
+    lookup_value_regex = r"\d+"
+    serializer_class = CommentSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsOwnerOrReadOnly]
+    filter_backends = []
+
+    def get_post(self):
+        if not hasattr(self, "_post"):
+            self._post = get_object_or_404(selectors.post_list(user=self.request.user), pk=self.kwargs["post_pk"])
+        return self._post
+
+    def get_queryset(self):
+        return selectors.comment_list(post=self.get_post())
+
+    def perform_create(self, serializer):
+        serializer.instance = services.comment_create(
+            post=self.get_post(), author=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.comment_update(
+            comment=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.comment_delete(comment=instance, by=self.request.user)
+
+
+class SubscriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Authors you follow; you are notified when they publish."""
+
+    lookup_value_regex = r"\d+"
+    serializer_class = SubscriptionSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.subscription_list(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.subscription_create(
+            subscriber=self.request.user, author=serializer.validated_data["author"]
+        )
+
+    def perform_destroy(self, instance):
+        services.subscription_delete(subscription=instance, by=self.request.user)
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your notifications of new posts by authors you follow."""
+
+    lookup_value_regex = r"\d+"
+    serializer_class = NotificationSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.notification_list(user=self.request.user)
+
+    @action(detail=True, methods=["post"], serializer_class=None)
+    def read(self, request, pk=None):
+        """Mark one notification read."""
+        notification = services.notification_mark_read(notification=self.get_object(), by=request.user)
+        return Response(NotificationSerializer(notification).data)
+
+    @action(detail=False, methods=["post"], url_path="read-all", serializer_class=MarkedReadSerializer)
+    def read_all(self, request):
+        """Mark all your notifications read."""
+        count = services.notification_mark_all_read(user=request.user)
+        return Response(MarkedReadSerializer({"marked_read": count}).data)
+
+
+class RegisterView(CreateAPIView):
+    """Create an account; then obtain tokens at /api/auth/token/."""
+
+    serializer_class = RegisterSerializer
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_scope = "auth"
+
+    def perform_create(self, serializer):
+        serializer.instance = services.user_register(**serializer.validated_data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        return Response(UserSerializer(serializer.instance).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainView(TokenObtainPairView):
+    """Exchange a username and password for an access and a refresh token."""
+
+    throttle_scope = "auth"
+
+
+class TokenRefreshRotateView(TokenRefreshView):
+    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked)."""
+
+    throttle_scope = "auth"
+
+
+class TokenCheckView(TokenVerifyView):
+    """Check that a token is valid and not revoked."""
+
+    throttle_scope = "auth"
+
+
+class LogoutView(APIView):
+    """Revoke a refresh token so it can no longer be used."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = LogoutSerializer
+
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token = RefreshToken(serializer.validated_data["refresh"])
+            if str(token.get("user_id")) != str(request.user.pk):
+                raise ValidationError({"refresh": ["This token belongs to another user."]})
+            token.blacklist()
+        except TokenError as exc:
+            raise ValidationError({"refresh": [str(exc)]}) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(RetrieveAPIView):
+    """Your own account."""
+
+    serializer_class = UserSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_object(self):
+        return self.request.user

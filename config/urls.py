@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import health
+
+urlpatterns = [
+    # Served earlier by config.health.HealthCheckMiddleware; listed so they resolve everywhere.
+    path("health/", lambda request: health.liveness(), name="health"),
+    path("ready/", lambda request: health.readiness(), name="ready"),
+    path("admin/", admin.site.urls),
+    path("api/", include("blog.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"
