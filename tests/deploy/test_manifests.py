@@ -1,0 +1,68 @@
+"""Each deployment manifest validates against its platform's schema (check-jsonschema), and
+the schemas are strict enough to catch a misspelled field."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.deploy import manifests
+from tests.services import ROOT, unavailable
+
+# CI clones the repository with ../shared beside it; elsewhere DEPLOY_SCHEMAS_DIR points at
+# the published copies (.github/workflows/ci.yml downloads them).
+SCHEMAS = Path(os.environ.get("DEPLOY_SCHEMAS_DIR") or ROOT.parent / "shared" / "schemas")
+
+MANIFESTS = {
+    "fly.toml": "fly",
+    "render.yaml": "render",
+    **{path.name: "railway" for path in manifests.railway_files()},
+    ".github/workflows/ci.yml": "github-workflow",
+}
+
+# One misspelling per manifest, in a place its schema closes to unknown keys.
+TYPOS = {
+    "fly.toml": ("release_command =", "relase_command ="),
+    "render.yaml": ("healthCheckPath:", "healthcheckPath:"),
+    "railway.json": ('"healthcheckPath"', '"healthCheckPath"'),
+    ".github/workflows/ci.yml": ("timeout-minutes:", "timeout_minutes:"),
+}
+
+
+def _schema(name: str) -> Path:
+    path = SCHEMAS / f"{name}.schema.json"
+    if not path.exists():
+        unavailable(f"schema {path} is missing (clone ../shared beside the repository or set DEPLOY_SCHEMAS_DIR)")
+    return path
+
+
+def _validate(schema: Path, instance: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(instance)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_every_railway_config_is_validated():
+    assert {"railway.json", "railway.worker.json", "railway.beat.json"} <= set(MANIFESTS)
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS)
+def test_manifest_validates_against_its_platform_schema(manifest):
+    result = _validate(_schema(MANIFESTS[manifest]), ROOT / manifest)
+    assert result.returncode == 0, f"{manifest} does not validate:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("manifest", TYPOS)
+def test_schema_rejects_a_misspelled_field(manifest, tmp_path):
+    original, typo = TYPOS[manifest]
+    text = (ROOT / manifest).read_text()
+    assert original in text, f"{manifest} no longer contains {original!r}: update TYPOS"
+    broken = tmp_path / Path(manifest).name
+    broken.write_text(text.replace(original, typo, 1))
+    result = _validate(_schema(MANIFESTS[manifest]), broken)
+    assert result.returncode != 0, f"the {MANIFESTS[manifest]} schema accepted {typo!r}"
