@@ -1,6 +1,8 @@
 """The HTTP layer: parse, authorize, call a service or selector, serialize. No business rules."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -8,12 +10,14 @@ from rest_framework.generics import CreateAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from . import selectors, services
 from .filters import PostFilter
 from .permissions import IsOwnerOrReadOnly
+from .schema import ErrorSerializer
 from .serializers import (
     CommentSerializer,
     LogoutSerializer,
@@ -26,6 +30,14 @@ from .serializers import (
 )
 
 
+@extend_schema_view(
+    list=extend_schema(summary="List posts"),
+    create=extend_schema(summary="Create a draft"),
+    retrieve=extend_schema(summary="Get a post"),
+    update=extend_schema(summary="Replace a post"),
+    partial_update=extend_schema(summary="Change some fields of a post"),
+    destroy=extend_schema(summary="Delete a post"),
+)
 class PostViewSet(viewsets.ModelViewSet):
     """Published posts for everyone, plus your own drafts. Only the author may change a post."""
 
@@ -53,6 +65,7 @@ class PostViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.post_delete(post=instance, by=self.request.user)
 
+    @extend_schema(summary="Publish a draft", request=None, responses=PostSerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         """Publish your draft; subscribers are notified once it is committed."""
@@ -60,6 +73,18 @@ class PostViewSet(viewsets.ModelViewSet):
         return Response(self.get_serializer(post).data)
 
 
+@extend_schema(
+    tags=["comments"],
+    parameters=[OpenApiParameter("post_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The post's id.")],
+)
+@extend_schema_view(
+    list=extend_schema(summary="List a post's comments"),
+    create=extend_schema(summary="Comment on a post"),
+    retrieve=extend_schema(summary="Get a comment"),
+    update=extend_schema(summary="Replace a comment"),
+    partial_update=extend_schema(summary="Change some fields of a comment"),
+    destroy=extend_schema(summary="Delete a comment"),
+)
 class CommentViewSet(viewsets.ModelViewSet):
     """Comments on a post you can see. Only a comment's author may edit or delete it."""
 
@@ -90,6 +115,12 @@ class CommentViewSet(viewsets.ModelViewSet):
         services.comment_delete(comment=instance, by=self.request.user)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="List the authors you follow"),
+    create=extend_schema(summary="Follow an author"),
+    retrieve=extend_schema(summary="Get a subscription"),
+    destroy=extend_schema(summary="Unfollow an author"),
+)
 class SubscriptionViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -116,6 +147,10 @@ class SubscriptionViewSet(
         services.subscription_delete(subscription=instance, by=self.request.user)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="List your notifications"),
+    retrieve=extend_schema(summary="Get a notification"),
+)
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Your notifications of new posts by authors you follow."""
 
@@ -127,12 +162,14 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_queryset(self):
         return selectors.notification_list(user=self.request.user)
 
+    @extend_schema(summary="Mark a notification read", request=None, responses=NotificationSerializer)
     @action(detail=True, methods=["post"], serializer_class=None)
     def read(self, request, pk=None):
         """Mark one notification read."""
         notification = services.notification_mark_read(notification=self.get_object(), by=request.user)
         return Response(NotificationSerializer(notification).data)
 
+    @extend_schema(summary="Mark all your notifications read", request=None, responses=MarkedReadSerializer)
     @action(detail=False, methods=["post"], url_path="read-all", serializer_class=MarkedReadSerializer)
     def read_all(self, request):
         """Mark all your notifications read."""
@@ -140,6 +177,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response(MarkedReadSerializer({"marked_read": count}).data)
 
 
+@extend_schema(summary="Create an account", tags=["auth"], responses={201: UserSerializer})
 class RegisterView(CreateAPIView):
     """Create an account; then obtain tokens at /api/auth/token/."""
 
@@ -158,24 +196,48 @@ class RegisterView(CreateAPIView):
         return Response(UserSerializer(serializer.instance).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    summary="Sign in: obtain an access and a refresh token",
+    responses={
+        200: TokenObtainPairSerializer,
+        401: OpenApiResponse(ErrorSerializer, description="Wrong username or password, or an inactive account."),
+    },
+)
 class TokenObtainView(TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token."""
 
     throttle_scope = "auth"
 
 
+@extend_schema(
+    summary="Refresh: trade a refresh token for a new pair",
+    responses={
+        200: TokenRefreshSerializer,
+        401: OpenApiResponse(ErrorSerializer, description="The refresh token is invalid, expired or revoked."),
+    },
+)
 class TokenRefreshRotateView(TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked)."""
 
     throttle_scope = "auth"
 
 
+@extend_schema(
+    summary="Check a token",
+    responses={
+        200: OpenApiResponse(
+            {"type": "object", "maxProperties": 0}, description="The token is valid; the body is `{}`."
+        ),
+        401: OpenApiResponse(ErrorSerializer, description="The token is invalid, expired or revoked."),
+    },
+)
 class TokenCheckView(TokenVerifyView):
     """Check that a token is valid and not revoked."""
 
     throttle_scope = "auth"
 
 
+@extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
 class LogoutView(APIView):
     """Revoke a refresh token so it can no longer be used."""
 
@@ -195,6 +257,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(summary="Get your account", tags=["auth"])
 class MeView(RetrieveAPIView):
     """Your own account."""
 

@@ -248,7 +248,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "blog.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "blog.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -289,6 +289,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # No call to the public validator badge service: the docs work offline.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "TAGS": [
+        {"name": "posts", "description": "Published posts, plus your own drafts."},
+        {"name": "comments", "description": "Comments on posts you can see."},
+        {"name": "auth", "description": "Accounts and JWT tokens: send `Authorization: Bearer <access>`."},
+        {"name": "subscriptions", "description": "Authors you follow."},
+        {"name": "notifications", "description": "New posts by authors you follow."},
+    ],
+    # /health/ and /ready/ are plain Django views for probes, not part of the API contract.
 }
 
 # --- Logging -----------------------------------------------------------------------------
