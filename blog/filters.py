@@ -1,5 +1,7 @@
 from django import forms
 from django_filters import rest_framework as filters
+from rest_framework import filters as drf_filters
+from rest_framework.exceptions import ValidationError
 
 from .models import Post
 
@@ -29,3 +31,20 @@ class PostFilter(filters.FilterSet):
     class Meta:
         model = Post
         fields = ["author", "published", "created_after", "created_before"]
+
+    def get_form_class(self):
+        # The form depends only on the declared filters: built once per class, not per request.
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
+
+class SearchFilter(drf_filters.SearchFilter):
+    """DRF's search, with an invalid term (a NUL byte) reported under `search` like other filters."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as exc:
+            raise ValidationError({self.search_param: exc.detail}) from exc
