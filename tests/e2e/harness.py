@@ -1,0 +1,405 @@
+"""A live stack for end-to-end tests: gunicorn started by scripts/web, and nginx running the
+project's own nginx.conf in front of it, both ordinary processes on free loopback ports.
+
+Typical use, in a module-scoped fixture (see tests/e2e/test_nginx.py)::
+
+    pytestmark = pytest.mark.django_db
+
+    @pytest.fixture(scope="module")
+    def stack(django_db_setup):
+        nginx_binary = services.executable("nginx")
+        env = harness.app_env(harness.live_database_url(), SECURE_SSL_REDIRECT="true")
+        with harness.live_stack(env, nginx_binary=nginx_binary) as stack:
+            yield stack
+
+    def test_something(stack):
+        response = harness.request("GET", stack.nginx.url + "/api/posts/")
+        assert response.status == 200
+        assert stack.web.requests("/api/posts/")  # gunicorn's access log saw it
+
+Pieces, usable on their own:
+- ``app_env(database_url, **overrides)``: a minimal environment for scripts/web (production
+  defaults, DEBUG off, a throwaway SECRET_KEY); nothing leaks in from the test process.
+- ``live_database_url()``: DATABASE_URL of pytest-django's migrated test database; call it
+  from a fixture that depends on ``django_db_setup``, in a module marked ``django_db``
+  (pytest-django creates the database only when some selected test asks for it). Rows the
+  processes must see are written committed (``with django_db_blocker.unblock():`` in a
+  module-scoped fixture, outside the tests' rolled-back transactions) and removed by it.
+- ``scratch_dir()``: a temporary directory nginx's unprivileged workers can read, removed after.
+- ``collectstatic(env, static_root)``: runs manage.py collectstatic (no database needed).
+- ``Gunicorn.start(env, workdir, port=None)``: scripts/web on a free port (or the given one,
+  to restart on the same address); waits for /health/. ``.stop()`` / ``.kill()``,
+  ``.requests(prefix)`` parses its access log, ``.output()`` returns everything it printed.
+- ``render_nginx_conf(...)``: a copy of nginx.conf with only the upstream address, listen
+  address, static/media root (``root /srv``) and temp/log directories replaced; each
+  replaced text must be present in the shipped file, so the test breaks loudly if it changes.
+- ``nginx_test(binary, conf, prefix)``: ``nginx -t`` on a rendered file.
+- ``Nginx.start(binary, conf, prefix)``: nginx as a foreground process (``daemon off``).
+  ``.requests(prefix)`` parses its access log, ``.error_log()``, ``.reload()``, ``.stop()``.
+- ``live_stack(env, nginx_binary)``: all of the above together, torn down in reverse order
+  even when the body fails.
+- ``request(method, url, ...)``: one HTTP request that never follows redirects.
+
+Every process runs in its own session and is stopped (SIGTERM, then SIGKILL of its whole
+process group) on exit; nothing binds anything but 127.0.0.1.
+"""
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.services import ROOT, free_port, port_open, wait_for_http
+
+NGINX_CONF = ROOT / "nginx.conf"
+SCRIPTS_WEB = ROOT / "scripts" / "web"
+VENV_BIN = ROOT / ".venv" / "bin"
+TEST_SECRET_KEY = "e2e-only-secret-key-" + "y" * 40
+
+# The texts of nginx.conf a local run replaces, and how many times each must appear.
+UPSTREAM_TEXT = ("server web:8000;", 1)
+LISTEN_TEXT = ("listen 80 default_server;", 1)
+ROOT_TEXT = ("root /srv;", 1)
+TEMP_TEXT = ("/var/cache/nginx/", 5)
+LOG_TEXT = ("/var/log/nginx/", 2)
+
+# gunicorn (config/gunicorn.py) and nginx.conf ("main") both log the request line then the status.
+_ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
+
+
+@dataclass(frozen=True)
+class Logged:
+    method: str
+    path: str
+    status: int
+
+
+def _parse_access(text: str, prefix: str) -> list[Logged]:
+    found = []
+    for match in _ACCESS_LINE.finditer(text):
+        if match["path"].startswith(prefix):
+            found.append(Logged(match["method"], match["path"], int(match["status"])))
+    return found
+
+
+# --- Environment -----------------------------------------------------------------------------
+def app_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """Environment for scripts/web and manage.py: production defaults, nothing inherited but PATH-like basics."""
+    env = {
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DEBUG": "false",
+        "DATABASE_URL": database_url,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_JSON": "false",
+        "LOG_LEVEL": "INFO",
+        "WEB_CONCURRENCY": "2",
+        "WEB_THREADS": "2",
+        # Tasks in-process and a per-process cache unless the caller passes REDIS_URL etc.
+        "CACHE_URL": "locmemcache://",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+    }
+    if "SSL_CERT_FILE" in os.environ:
+        env["SSL_CERT_FILE"] = os.environ["SSL_CERT_FILE"]
+    env.update({key: str(value) for key, value in overrides.items()})
+    return env
+
+
+def live_database_url() -> str:
+    """DATABASE_URL of the test database pytest-django created and migrated (needs django_db_setup)."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if settings["ENGINE"] != "django.db.backends.postgresql":
+        from tests.services import unavailable
+
+        unavailable("DATABASE_URL does not point at PostgreSQL (the live stack runs on Postgres)")
+    user = urllib.parse.quote(settings.get("USER") or "", safe="")
+    password = urllib.parse.quote(settings.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings.get("HOST") or "127.0.0.1"
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{settings['NAME']}"
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str = "e2e-") -> Iterator[Path]:
+    """A temporary directory readable by nginx's workers (they drop root), removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def collectstatic(env: dict[str, str], static_root: Path) -> None:
+    subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**env, "STATIC_ROOT": str(static_root)},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+# --- Processes -------------------------------------------------------------------------------
+class _Process:
+    process: subprocess.Popen
+    log_path: Path
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, sig)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        """Graceful stop, then SIGKILL of the whole process group; returns the exit status."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        # Workers left behind by a master that died still hold the port: kill the group.
+        self._signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """Abrupt death of the master and its workers, as in a crash or an OOM kill."""
+        self._signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def _popen(command: list[str], *, env: dict[str, str] | None, log_path: Path, cwd: Path = ROOT) -> subprocess.Popen:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+
+@dataclass(eq=False)
+class Gunicorn(_Process):
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+    env: dict[str, str] = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, env: dict[str, str], workdir: Path, port: int | None = None, timeout: float = 30.0) -> "Gunicorn":
+        """scripts/web with env (PORT set here), logging to workdir; returns once /health/ answers 200."""
+        port = port or free_port()
+        env = {**env, "PORT": str(port)}
+        log_path = workdir / f"gunicorn-{port}.log"
+        process = _popen([str(SCRIPTS_WEB)], env=env, log_path=log_path)
+        web = cls(process=process, port=port, log_path=log_path, env=env)
+        try:
+            wait_for_http(f"{web.url}/health/", timeout=timeout, process=process)
+        except (TimeoutError, RuntimeError) as exc:
+            web.stop()
+            raise RuntimeError(f"scripts/web did not come up: {exc}\n{web.output()[-3000:]}") from exc
+        return web
+
+    def requests(self, prefix: str = "/") -> list[Logged]:
+        """Requests gunicorn's access log recorded whose path starts with prefix."""
+        return _parse_access(self.output(), prefix)
+
+
+# --- nginx -----------------------------------------------------------------------------------
+def _replace(text: str, spec: tuple[str, int], new: str) -> str:
+    old, count = spec
+    found = text.count(old)
+    if found != count:
+        raise AssertionError(f"nginx.conf: expected {count} x {old!r} to render for a local run, found {found}")
+    return text.replace(old, new)
+
+
+def render_nginx_conf(*, upstream: str, listen_port: int, srv_root: Path, prefix: Path, source: Path = NGINX_CONF) -> Path:
+    """A copy of nginx.conf for a local run, in prefix/nginx.conf.
+
+    Only these change: the upstream address (web:8000), the listen address (127.0.0.1 and a
+    free port instead of :80), the static/media root (/srv, holding static/ and media/), and
+    the temp and log directories (under prefix). Every other line is the shipped file's.
+    """
+    (prefix / "temp").mkdir(parents=True, exist_ok=True)
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    text = source.read_text()
+    text = _replace(text, UPSTREAM_TEXT, f"server {upstream};")
+    text = _replace(text, LISTEN_TEXT, f"listen 127.0.0.1:{listen_port} default_server;")
+    text = _replace(text, ROOT_TEXT, f"root {srv_root};")
+    text = _replace(text, TEMP_TEXT, f"{prefix}/temp/")
+    text = _replace(text, LOG_TEXT, f"{prefix}/logs/")
+    conf = prefix / "nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
+def _nginx_command(binary: str, conf: Path, prefix: Path, *extra: str) -> list[str]:
+    # -e: the error log used before the configuration is read (the compiled-in one may not be writable).
+    globals_ = f"daemon off; pid {prefix}/nginx.pid;"
+    return [binary, "-p", f"{prefix}/", "-c", str(conf), "-e", f"{prefix}/logs/startup.log", "-g", globals_, *extra]
+
+
+def nginx_test(binary: str, conf: Path, prefix: Path) -> subprocess.CompletedProcess:
+    """`nginx -t` on a rendered configuration."""
+    return subprocess.run(_nginx_command(binary, conf, prefix, "-t"), capture_output=True, text=True, timeout=30)
+
+
+@dataclass(eq=False)
+class Nginx(_Process):
+    process: subprocess.Popen
+    binary: str
+    conf: Path
+    prefix: Path
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def access_log(self) -> Path:
+        return self.prefix / "logs" / "access.log"
+
+    @classmethod
+    def start(cls, binary: str, conf: Path, prefix: Path, port: int, timeout: float = 15.0) -> "Nginx":
+        """nginx in the foreground with a rendered conf (render_nginx_conf) listening on port."""
+        log_path = prefix / "logs" / "nginx-stdout.log"
+        process = _popen(_nginx_command(binary, conf, prefix), env=None, log_path=log_path, cwd=prefix)
+        nginx = cls(process=process, binary=binary, conf=conf, prefix=prefix, port=port, log_path=log_path)
+        deadline = time.monotonic() + timeout
+        while not port_open("127.0.0.1", port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                nginx.stop()
+                raise RuntimeError(f"nginx did not start:\n{nginx.output()}{nginx.error_log()}")
+            time.sleep(0.05)
+        return nginx
+
+    def stop(self, sig: int = signal.SIGQUIT, timeout: float = 10.0) -> int | None:
+        """SIGQUIT: nginx's graceful shutdown (finish requests in flight)."""
+        return super().stop(sig, timeout)
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the configuration (e.g. after the upstream's port changed in conf)."""
+        self.process.send_signal(signal.SIGHUP)
+
+    def error_log(self) -> str:
+        logs = [self.prefix / "logs" / name for name in ("startup.log", "error.log")]
+        return "".join(path.read_text(errors="replace") for path in logs if path.exists())
+
+    def requests(self, prefix: str = "/") -> list[Logged]:
+        text = self.access_log.read_text(errors="replace") if self.access_log.exists() else ""
+        return _parse_access(text, prefix)
+
+
+# --- Both together ---------------------------------------------------------------------------
+@dataclass
+class Stack:
+    web: Gunicorn
+    nginx: Nginx
+    workdir: Path
+
+    @property
+    def static_root(self) -> Path:
+        return self.workdir / "srv" / "static"
+
+    @property
+    def media_root(self) -> Path:
+        return self.workdir / "srv" / "media"
+
+
+@contextlib.contextmanager
+def live_stack(env: dict[str, str], nginx_binary: str, *, static: bool = True) -> Iterator[Stack]:
+    """gunicorn (scripts/web, env) behind nginx (nginx.conf), with collected static files.
+
+    The static and media roots are workdir/srv/static and workdir/srv/media; the app runs with
+    STATIC_ROOT and MEDIA_ROOT pointing there, as the compose volumes do.
+    """
+    with scratch_dir() as workdir:
+        srv = workdir / "srv"
+        (srv / "static").mkdir(parents=True)
+        (srv / "media").mkdir()
+        env = {**env, "STATIC_ROOT": str(srv / "static"), "MEDIA_ROOT": str(srv / "media")}
+        if static:
+            collectstatic(env, srv / "static")
+        prefix = workdir / "nginx"
+        prefix.mkdir()
+        with contextlib.ExitStack() as stack:
+            web = stack.enter_context(Gunicorn.start(env, workdir))
+            port = free_port()
+            conf = render_nginx_conf(upstream=f"127.0.0.1:{web.port}", listen_port=port, srv_root=srv, prefix=prefix)
+            checked = nginx_test(nginx_binary, conf, prefix)
+            if checked.returncode != 0:
+                raise RuntimeError(f"nginx -t failed on the rendered nginx.conf:\n{checked.stderr}")
+            nginx = stack.enter_context(Nginx.start(nginx_binary, conf, prefix, port))
+            yield Stack(web=web, nginx=nginx, workdir=workdir)
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    json_body=None,
+    timeout: float = 10.0,
+) -> Response:
+    """One request on a fresh connection; redirects are returned, not followed."""
+    parts = urllib.parse.urlsplit(url)
+    headers = dict(headers or {})
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
