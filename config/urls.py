@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -16,6 +17,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="blog/redoc.html"), name="redoc"),
 ]
+
+if settings.BENCH_BASELINE_ENABLED:
+    from blog import baseline
+
+    urlpatterns.append(path("bench/baseline/posts/", baseline.post_list, name="bench-baseline"))
 
 handler400 = "config.errors.bad_request"
 handler403 = "config.errors.permission_denied"

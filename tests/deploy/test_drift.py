@@ -119,7 +119,7 @@ def test_every_health_check_path_resolves_and_answers_200(where, path, client):
 
 
 def test_every_variable_a_manifest_sets_is_read_by_settings():
-    known = manifests.settings_variables() | manifests.PLATFORM_VARIABLES
+    known = manifests.settings_variables() | manifests.PLATFORM_VARIABLES | manifests.RUNTIME_VARIABLES
     problems = []
     for platform, read in PLATFORMS.items():
         if platform == "docker-compose.yml" and not manifests.COMPOSE.exists():
