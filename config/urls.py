@@ -5,6 +5,23 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from . import health
 
+# The docs pages may load only the app's own assets. Redoc's sidebar asks its CDN for a logo:
+# the browser refuses that under this policy and Redoc hides the image (air-gapped hosts too).
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _docs_page(view):
+    def page(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return response
+
+    return page
+
+
 urlpatterns = [
     # Served earlier by config.health.HealthCheckMiddleware; listed so they resolve everywhere.
     path("health/", lambda request: health.liveness(), name="health"),
@@ -14,8 +31,12 @@ urlpatterns = [
     # OpenAPI schema and its docs; the docs' assets come from drf-spectacular-sidecar via
     # whitenoise and their pages have no inline script, so they work offline and under a strict CSP.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="blog/redoc.html"), name="redoc"),
+    path("api/docs/", _docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
+    path(
+        "api/redoc/",
+        _docs_page(SpectacularRedocView.as_view(url_name="schema", template_name="blog/redoc.html")),
+        name="redoc",
+    ),
 ]
 
 if settings.BENCH_BASELINE_ENABLED:

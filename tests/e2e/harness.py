@@ -39,6 +39,7 @@ Pieces, usable on their own:
 - ``live_stack(env, nginx_binary)``: all of the above together, torn down in reverse order
   even when the body fails.
 - ``request(method, url, ...)``: one HTTP request that never follows redirects.
+- ``eventually(check)``: polls a log check until it holds (log lines trail the response).
 
 Every process runs in its own session and is stopped (SIGTERM, then SIGKILL of its whole
 process group) on exit; nothing binds anything but 127.0.0.1.
@@ -97,7 +98,7 @@ def app_env(database_url: str, **overrides: str) -> dict[str, str]:
     """Environment for scripts/web and manage.py: production defaults, nothing inherited but PATH-like basics."""
     env = {
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
+        "HOME": os.environ.get("HOME", "/tmp"),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "SECRET_KEY": TEST_SECRET_KEY,
         "DEBUG": "false",
@@ -171,10 +172,8 @@ class _Process:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(sig)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
         # Workers left behind by a master that died still hold the port: kill the group.
         self._signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -200,7 +199,13 @@ class _Process:
 def _popen(command: list[str], *, env: dict[str, str] | None, log_path: Path, cwd: Path = ROOT) -> subprocess.Popen:
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
 
@@ -244,7 +249,9 @@ def _replace(text: str, spec: tuple[str, int], new: str) -> str:
     return text.replace(old, new)
 
 
-def render_nginx_conf(*, upstream: str, listen_port: int, srv_root: Path, prefix: Path, source: Path = NGINX_CONF) -> Path:
+def render_nginx_conf(
+    *, upstream: str, listen_port: int, srv_root: Path, prefix: Path, source: Path = NGINX_CONF
+) -> Path:
     """A copy of nginx.conf for a local run, in prefix/nginx.conf.
 
     Only these change: the upstream address (web:8000), the listen address (127.0.0.1 and a
@@ -364,6 +371,18 @@ def live_stack(env: dict[str, str], nginx_binary: str, *, static: bool = True) -
                 raise RuntimeError(f"nginx -t failed on the rendered nginx.conf:\n{checked.stderr}")
             nginx = stack.enter_context(Nginx.start(nginx_binary, conf, prefix, port))
             yield Stack(web=web, nginx=nginx, workdir=workdir)
+
+
+def eventually(check, timeout: float = 10.0):
+    """check()'s first truthy result, polled until timeout (its last result if none).
+
+    Servers write an access-log line after the response has gone out, so a client that has
+    its answer may look at the log a moment before the line is there.
+    """
+    deadline = time.monotonic() + timeout
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return result
 
 
 # --- HTTP ------------------------------------------------------------------------------------

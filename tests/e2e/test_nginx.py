@@ -81,7 +81,7 @@ def test_the_api_answers_through_nginx(stack, posts):
     assert {post.id for post in posts} <= {item["id"] for item in response.json()["results"]}
     # No version banner; and gunicorn did serve it (nginx proxied, it did not answer alone).
     assert response.header("Server") == "nginx"
-    assert any(line.status == 200 for line in stack.web.requests("/api/posts/"))
+    assert harness.eventually(lambda: any(line.status == 200 for line in stack.web.requests("/api/posts/")))
 
 
 def test_json_is_gzipped_for_clients_that_accept_it(stack, posts):
@@ -129,11 +129,11 @@ def test_the_request_id_is_nginxs_or_the_callers_and_reaches_the_app(stack):
     assigned = own.header("X-Request-ID")
     assert re.fullmatch(r"[0-9a-f]{32}", assigned)
     # The id the app answered with is the one nginx logged: nginx made it and passed it on.
-    assert f"rid={assigned}" in stack.nginx.access_log.read_text()
+    assert harness.eventually(lambda: f"rid={assigned}" in stack.nginx.access_log.read_text())
 
     theirs = _get(stack, "/api/posts/?request-id=theirs", {"X-Request-ID": "trace-4f2a.77"})
     assert theirs.header("X-Request-ID") == "trace-4f2a.77"
-    assert "rid=trace-4f2a.77" in stack.nginx.access_log.read_text()
+    assert harness.eventually(lambda: "rid=trace-4f2a.77" in stack.nginx.access_log.read_text())
 
 
 def _manifest(stack) -> dict[str, str]:
@@ -160,7 +160,7 @@ def test_hashed_static_files_come_from_nginx_cached_forever(stack):
     assert plain.header("Cache-Control") == "public, max-age=3600"
     # gunicorn never saw a static request (whitenoise would have answered the same bytes).
     assert stack.web.requests("/static/") == []
-    assert [line.status for line in stack.nginx.requests(f"/static/{hashed}")] == [200, 200]
+    assert harness.eventually(lambda: [line.status for line in stack.nginx.requests(f"/static/{hashed}")] == [200, 200])
 
 
 def test_media_files_come_from_nginx_with_cache_headers(stack):
@@ -200,7 +200,7 @@ def test_an_oversized_body_is_refused_by_nginx_with_a_json_413(stack):
     )
     assert response.status == 401
     assert response.header("WWW-Authenticate", "").startswith("Bearer")
-    assert [line.status for line in stack.web.requests("/api/posts/?size=fits")] == [401]
+    assert harness.eventually(lambda: [line.status for line in stack.web.requests("/api/posts/?size=fits")] == [401])
 
 
 def test_the_auth_endpoints_are_rate_limited_by_nginx_with_a_json_429(stack):
@@ -223,5 +223,7 @@ def test_the_auth_endpoints_are_rate_limited_by_nginx_with_a_json_429(stack):
     assert refused.json() == {"detail": "Too many requests, try again in a minute."}
     assert refused.header("Retry-After") == "60"
     # The refused ones never reached gunicorn; other paths are not limited.
-    assert [line.status for line in stack.web.requests("/api/auth/token/")] == [401] * passed
+    assert harness.eventually(
+        lambda: [line.status for line in stack.web.requests("/api/auth/token/")] == [401] * passed
+    )
     assert _get(stack, "/api/posts/").status == 200

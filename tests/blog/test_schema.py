@@ -163,9 +163,14 @@ def test_docs_pages_reference_only_local_assets(client, settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     for name in ("swagger-ui", "redoc"):
-        page = client.get(reverse(name), secure=True).content.decode()
+        response = client.get(reverse(name), secure=True)
+        page = response.content.decode()
         assert "/static/drf_spectacular_sidecar/" in page, name
         assert "http://" not in page and "https://" not in page, name
+        # The browser itself refuses anything but the app's own origin (and inline data: images).
+        policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+        assert policy["default-src"] == "'self'" and policy["img-src"] == "'self' data:", policy
+        assert "'unsafe-inline'" not in policy.get("script-src", policy["default-src"]), policy
     script = client.get(reverse("swagger-ui"), {"script": ""}, secure=True)
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
