@@ -1,0 +1,49 @@
+"""The benchmark's yardstick (blog/baseline.py) must serve the same data as the API's first
+page, or scripts/bench would compare two different things."""
+
+import json
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+
+from blog import baseline
+from tests.factories import CommentFactory, PostFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published_posts():
+    authors = UserFactory.create_batch(3)
+    posts = [PostFactory(author=authors[n % 3], live=True) for n in range(baseline.PAGE_SIZE + 5)]
+    for post in posts[-4:]:  # the newest: on the first page
+        CommentFactory.create_batch(2, post=post)
+    PostFactory(author=authors[0])  # a draft: in neither body
+    return posts
+
+
+def test_baseline_body_equals_the_anonymous_api_list(api_client, published_posts):
+    api = api_client.get(reverse("post-list"))
+    request = RequestFactory().get("/bench/baseline/posts/")
+    hand_written = json.loads(baseline.post_list(request).content)
+
+    assert api.status_code == 200
+    assert hand_written == api.json()
+    assert hand_written["count"] == len(published_posts)
+    assert len(hand_written["results"]) == baseline.PAGE_SIZE
+    assert hand_written["next"] == "http://testserver/api/posts/?page=2"
+    assert sum(item["comment_count"] for item in hand_written["results"]) == 8
+
+
+def test_baseline_has_no_next_link_when_everything_fits(api_client):
+    PostFactory(live=True)
+    request = RequestFactory().get("/bench/baseline/posts/")
+    body = json.loads(baseline.post_list(request).content)
+    assert body == api_client.get(reverse("post-list")).json()
+    assert body["next"] is None
+
+
+def test_baseline_is_not_routed_unless_the_benchmark_turns_it_on(client):
+    # BENCH_BASELINE_ENABLED is off by default: production never exposes it.
+    assert client.get("/bench/baseline/posts/").status_code == 404
