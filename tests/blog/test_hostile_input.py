@@ -33,6 +33,7 @@ def _fast_password_hashing(settings):
     """Hundreds of logins here; the production hasher's cost is not what these tests are about."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+
 BIG_IDS = [2**63 - 1, 2**63, 2**64, 10**30]
 
 
