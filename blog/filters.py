@@ -13,6 +13,29 @@ class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """`true`/`false` (or `1`/`0`, any case). Anything else is an error under the field: the
+    stock boolean filter reads it as "no filter" and silently answers with every post."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)  # hands the raw value to the field
+        super().__init__(*args, **kwargs)
+
+
 class PostFilter(filters.FilterSet):
     """`?author=<user id>&published=true&created_after=<ISO 8601>&created_before=<ISO 8601>`.
 
@@ -20,7 +43,7 @@ class PostFilter(filters.FilterSet):
     """
 
     author = IdFilter(field_name="author_id", min_value=1, max_value=MAX_ID, help_text="Author's user id.")
-    published = filters.BooleanFilter(help_text="true for published posts, false for your drafts.")
+    published = BooleanFilter(help_text="true for published posts, false for your drafts.")
     created_after = filters.IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )
@@ -48,3 +71,14 @@ class SearchFilter(drf_filters.SearchFilter):
             return super().get_search_terms(request)
         except ValidationError as exc:
             raise ValidationError({self.search_param: exc.detail}) from exc
+
+
+class OrderingFilter(drf_filters.OrderingFilter):
+    """DRF's ordering, with the view's default ordering appended as the tie-breaker: equal keys
+    (two posts with one title) would come back in whatever order the database likes, and
+    consecutive pages could repeat one post and skip another."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        chosen = {field.lstrip("-") for field in ordering}
+        return ordering + [field for field in self.get_default_ordering(view) or [] if field.lstrip("-") not in chosen]

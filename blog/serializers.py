@@ -3,6 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenVerifySerializer
 
 from .models import Comment, Notification, Post, Subscription
 
@@ -93,6 +95,17 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "email", "date_joined"]
         read_only_fields = fields
+
+
+class TokenCheckSerializer(TokenVerifySerializer):
+    """simplejwt's verify answers a revoked (blacklisted) token with a 400 validation error; it is
+    an invalid token like an expired or forged one, so it gets their 401."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except serializers.ValidationError as exc:  # raised only for a blacklisted token
+            raise TokenError(str(exc.detail[0])) from exc
 
 
 class LogoutSerializer(serializers.Serializer):

@@ -10,7 +10,11 @@ from rest_framework.generics import CreateAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
+)
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
@@ -26,6 +30,7 @@ from .serializers import (
     PostSerializer,
     RegisterSerializer,
     SubscriptionSerializer,
+    TokenCheckSerializer,
     UserSerializer,
 )
 
@@ -224,6 +229,7 @@ class TokenRefreshRotateView(TokenRefreshView):
 
 @extend_schema(
     summary="Check a token",
+    request=TokenVerifySerializer,
     responses={
         200: OpenApiResponse(
             {"type": "object", "maxProperties": 0}, description="The token is valid; the body is `{}`."
@@ -234,6 +240,7 @@ class TokenRefreshRotateView(TokenRefreshView):
 class TokenCheckView(TokenVerifyView):
     """Check that a token is valid and not revoked."""
 
+    serializer_class = TokenCheckSerializer
     throttle_scope = "auth"
 
 
