@@ -1,10 +1,12 @@
 """Writes and their side effects. Views call these; nothing else changes blog data."""
 
 import logging
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,7 +22,10 @@ logger = logging.getLogger(__name__)
 def user_register(*, username: str, password: str, email: str = ""):
     User = get_user_model()
     user = User(username=username, email=email)
-    validate_password(password, user=user)
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:  # Django's own error type would be a 500 in a DRF view
+        raise ValidationError({"password": list(exc.messages)}) from exc
     user.set_password(password)
     try:
         with transaction.atomic():
@@ -109,25 +114,42 @@ def post_notify_subscribers(*, post_id: int) -> int:
             )
             if notification is None:  # sent meanwhile, or being sent by another worker
                 continue
-            _send_notification_email(notification=notification, post=post)
+            emailed = _send_notification_email(notification=notification, post=post)
             notification.emailed_at = timezone.now()
             notification.save(update_fields=["emailed_at"])
-            sent += 1
+            sent += emailed
     if not Notification.objects.filter(post=post, emailed_at__isnull=True).exists():
         Post.objects.filter(pk=post.pk).update(notifications_pending=False)
     return sent
 
 
-def _send_notification_email(*, notification: Notification, post: Post) -> None:
+def _send_notification_email(*, notification: Notification, post: Post) -> bool:
+    """True if an email went out; False for a recipient with no address or one refused for good."""
     recipient = notification.recipient
     if not recipient.email:
-        return
-    send_mail(
-        subject=f"New post by {post.author.username}: {post.title}",
-        message=f"{post.author.username} published “{post.title}”.\n\n{post.body[:500]}",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[recipient.email],
-    )
+        return False
+    try:
+        send_mail(
+            # On one line: Django refuses to send a header with a line break, and a title may have one.
+            subject=" ".join(f"New post by {post.author.username}: {post.title}".split()),
+            message=f"{post.author.username} published “{post.title}”.\n\n{post.body[:500]}",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[recipient.email],
+        )
+    except smtplib.SMTPRecipientsRefused as exc:
+        # A 5xx refusal of the address is final: retried, or swept every minute, the post would
+        # never leave the outbox. A 4xx refusal is temporary and goes to the task's retries.
+        codes = [code for code, _message in exc.recipients.values()]
+        if not all(500 <= code < 600 for code in codes):
+            raise
+        logger.warning(
+            "notification %s: the mail server refused user %s's address for good (%s)",
+            notification.pk,
+            recipient.pk,
+            ", ".join(map(str, codes)),
+        )
+        return False
+    return True
 
 
 # --- Comments ----------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""Fixtures for the background-work tests: an author and their audience, a record of the
+task runs Celery reports, and a real SMTP server on loopback."""
+
+import threading
+from dataclasses import dataclass, field
+
+import environ
+import pytest
+from celery import signals
+
+from tests.factories import SubscriptionFactory, UserFactory
+from tests.mailserver import SMTPServer
+
+NOTIFY = "blog.tasks.notify_subscribers"
+SWEEP = "blog.tasks.sweep_pending_notifications"
+
+
+@dataclass
+class Audience:
+    """An author with two subscribers who have an email address, one who has none, and an
+    outsider who follows somebody else: who must and must not hear of the author's posts."""
+
+    author: object
+    alice: object
+    bob: object
+    no_email: object
+    outsider: object
+
+    @property
+    def emailed(self):
+        return [self.alice, self.bob]
+
+    @property
+    def subscribers(self):
+        return [self.alice, self.bob, self.no_email]
+
+
+@pytest.fixture
+def audience(db, settings):
+    # Passwords play no part here; the production hasher would cost seconds per fixture.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    author = UserFactory()
+    alice, bob = UserFactory(), UserFactory()
+    no_email = UserFactory(email="")
+    outsider = UserFactory()
+    for subscriber in (alice, bob, no_email):
+        SubscriptionFactory(subscriber=subscriber, author=author)
+    SubscriptionFactory(subscriber=outsider)  # follows another author
+    return Audience(author=author, alice=alice, bob=bob, no_email=no_email, outsider=outsider)
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    task_id: str
+    args: tuple
+    retval: object
+    state: str
+    eager: bool  # run where it was called, not by a worker
+
+
+@dataclass(frozen=True)
+class Retry:
+    name: str
+    retries: int  # how many retries came before this one
+    countdown: float | None  # the delay Celery scheduled the retry with
+    exc: BaseException
+
+
+@dataclass
+class TaskRuns:
+    """Every task run Celery reports in this process (eager calls and in-process workers alike),
+    from its task_postrun and task_retry signals."""
+
+    runs: list[Run] = field(default_factory=list)
+    retries: list[Retry] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def of(self, name: str) -> list[Run]:
+        with self._changed:
+            return [run for run in self.runs if run.name == name]
+
+    def wait_for(self, name: str, count: int, timeout: float = 60.0) -> list[Run]:
+        """The first `count` finished runs of task `name`, waiting for them up to `timeout` seconds."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.of(name)) >= count, timeout):
+                raise AssertionError(f"{name} finished {len(self.of(name))} times within {timeout}s, expected {count}")
+            return self.of(name)
+
+    def _on_postrun(self, task=None, task_id=None, args=None, retval=None, state=None, **kwargs):
+        with self._changed:
+            self.runs.append(Run(task.name, task_id, tuple(args or ()), retval, state, bool(task.request.is_eager)))
+            self._changed.notify_all()
+
+    def _on_retry(self, sender=None, request=None, reason=None, **kwargs):
+        with self._changed:
+            self.retries.append(Retry(sender.name, request.retries, reason.when, reason.exc))
+
+
+@pytest.fixture
+def task_runs():
+    runs = TaskRuns()
+    signals.task_postrun.connect(runs._on_postrun, weak=False)
+    signals.task_retry.connect(runs._on_retry, weak=False)
+    yield runs
+    signals.task_postrun.disconnect(runs._on_postrun)
+    signals.task_retry.disconnect(runs._on_retry)
+
+
+@pytest.fixture
+def smtp():
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def email_url(settings):
+    """Configure email from an EMAIL_URL, exactly as config/settings.py does."""
+
+    def configure(url: str) -> None:
+        for name, value in environ.Env.email_url_config(url).items():
+            setattr(settings, name, value)
+
+    return configure

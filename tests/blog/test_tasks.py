@@ -1,0 +1,459 @@
+"""Background work with tasks run in-process (the embedded mode, and how the suite runs them):
+what publishing a post sets off, and the guarantees of the tasks themselves. They are
+idempotent, retried with jittered backoff on transient failures only, swept from the outbox
+when their enqueue was lost, and scheduled by beat.
+
+The same tasks through a real Redis broker and real workers: tests/blog/test_tasks_broker.py.
+"""
+
+import contextlib
+import os
+import re
+import signal
+import smtplib
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from celery.beat import Scheduler
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from blog import services
+from blog.models import Notification, Post
+from blog.tasks import flush_expired_tokens, notify_subscribers, sweep_pending_notifications
+from config.celery import app as celery_app
+from tests.blog.conftest import NOTIFY
+from tests.e2e import harness
+from tests.factories import PostFactory, SubscriptionFactory, UserFactory
+from tests.services import ROOT, free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Whatever the caller's environment says, these tests run tasks eagerly, as the embedded mode does."""
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = saved
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+def publish(user, post):
+    return client_for(user).post(f"/api/posts/{post.id}/publish/")
+
+
+def pending_post(author, **fields) -> Post:
+    """A post as the publish left it: published, its notifications still in the outbox."""
+    fields.setdefault("notifications_pending", True)
+    return PostFactory(author=author, live=True, **fields)
+
+
+def recipients(post) -> list[int]:
+    return sorted(Notification.objects.filter(post=post).values_list("recipient_id", flat=True))
+
+
+# --- Publishing through the API ----------------------------------------------------------
+def test_publishing_notifies_each_subscriber_once_and_emails_those_with_an_address(
+    audience, mailoutbox, django_capture_on_commit_callbacks
+):
+    post = PostFactory(author=audience.author, title="Outbox patterns")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = publish(audience.author, post)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["published"] is True
+    assert len(callbacks) == 1
+    assert recipients(post) == sorted(user.pk for user in audience.subscribers)
+    # Neither the author nor someone following another author hears of it.
+    assert not Notification.objects.filter(recipient__in=[audience.author, audience.outsider]).exists()
+    assert sorted(message.to for message in mailoutbox) == sorted([user.email] for user in audience.emailed)
+    for message in mailoutbox:
+        assert message.subject == f"New post by {audience.author.username}: Outbox patterns"
+        assert message.from_email == settings.DEFAULT_FROM_EMAIL
+        assert "Outbox patterns" in message.body
+    post.refresh_from_db()
+    assert post.notifications_pending is False
+    # The subscriber without an address is notified in the app, and the outbox is drained all the same.
+    assert Notification.objects.get(post=post, recipient=audience.no_email).read_at is None
+
+
+def test_the_notification_task_is_enqueued_once_with_the_post_id_after_commit(
+    audience, task_runs, django_capture_on_commit_callbacks
+):
+    post = PostFactory(author=audience.author)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = publish(audience.author, post)
+        assert response.status_code == 200
+        # Still inside the transaction: a worker must not look for a post that is not committed yet.
+        assert task_runs.of(NOTIFY) == []
+    assert len(callbacks) == 1
+
+    callbacks[0]()  # the commit
+
+    assert [run.args for run in task_runs.of(NOTIFY)] == [(post.id,)]
+
+
+def test_a_publish_rolled_back_with_its_transaction_enqueues_nothing(
+    audience, task_runs, mailoutbox, django_capture_on_commit_callbacks
+):
+    post = PostFactory(author=audience.author)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.post_publish(post=post, by=audience.author)
+        raise RuntimeError("the surrounding transaction fails after the publish")
+
+    assert callbacks == []
+    assert task_runs.of(NOTIFY) == []
+    assert mailoutbox == []
+    post.refresh_from_db()
+    assert (post.published, post.notifications_pending) == (False, False)
+
+
+def test_publishing_an_already_published_post_enqueues_nothing(
+    audience, task_runs, mailoutbox, django_capture_on_commit_callbacks
+):
+    post = PostFactory(author=audience.author)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert publish(audience.author, post).status_code == 200
+    post.refresh_from_db()
+    first_published_at = post.published_at
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = publish(audience.author, post)
+
+    assert response.status_code == 200
+    assert callbacks == []
+    assert len(task_runs.of(NOTIFY)) == 1
+    assert len(mailoutbox) == len(audience.emailed)
+    post.refresh_from_db()
+    assert post.published_at == first_published_at
+
+
+# --- Idempotency -------------------------------------------------------------------------
+def test_running_the_notification_again_duplicates_nothing(audience, mailoutbox, django_assert_num_queries):
+    post = pending_post(audience.author)
+
+    assert notify_subscribers.apply(args=[post.id]).get() == len(audience.emailed)
+    assert services.post_notify_subscribers(post_id=post.id) == 0
+    # A redelivered task for a post already done costs a fixed handful of queries, none per subscriber.
+    with django_assert_num_queries(6):
+        assert notify_subscribers.apply(args=[post.id]).get() == 0
+
+    assert recipients(post) == sorted(user.pk for user in audience.subscribers)
+    assert sorted(message.to for message in mailoutbox) == sorted([user.email] for user in audience.emailed)
+    post.refresh_from_db()
+    assert post.notifications_pending is False
+
+
+def test_a_subscriber_added_between_runs_gets_exactly_their_own_notification(audience, mailoutbox):
+    post = pending_post(audience.author)
+    notify_subscribers.apply(args=[post.id])
+    newcomer = UserFactory()
+    SubscriptionFactory(subscriber=newcomer, author=audience.author)
+
+    assert notify_subscribers.apply(args=[post.id]).get() == 1
+
+    assert [message.to for message in mailoutbox[len(audience.emailed) :]] == [[newcomer.email]]
+    assert Notification.objects.filter(post=post, recipient=newcomer).count() == 1
+    assert recipients(post) == sorted(user.pk for user in [*audience.subscribers, newcomer])
+
+
+def test_a_draft_or_a_deleted_post_notifies_nobody(audience, mailoutbox):
+    draft = PostFactory(author=audience.author, notifications_pending=True)
+    deleted = pending_post(audience.author)
+    deleted_id = deleted.id
+    deleted.delete()
+
+    assert notify_subscribers.apply(args=[draft.id]).get() == 0
+    assert notify_subscribers.apply(args=[deleted_id]).get() == 0
+
+    assert not Notification.objects.exists()
+    assert mailoutbox == []
+
+
+def test_a_title_with_a_line_break_is_emailed_on_one_subject_line(audience, mailoutbox):
+    """A header may not contain a line break (Django refuses to send it); a title may."""
+    post = pending_post(audience.author, title="Part one\nPart two")
+
+    assert notify_subscribers.apply(args=[post.id]).get() == len(audience.emailed)
+
+    assert {message.subject for message in mailoutbox} == {f"New post by {audience.author.username}: Part one Part two"}
+    post.refresh_from_db()
+    assert post.notifications_pending is False
+
+
+# --- Retries -----------------------------------------------------------------------------
+@pytest.fixture
+def retried_eagerly():
+    """Eager tasks retry in place (countdowns are computed, never waited for) only when their
+    errors do not propagate; the final error is then raised by the result's get()."""
+    saved = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    yield
+    celery_app.conf.task_eager_propagates = saved
+
+
+def test_a_mail_server_that_refuses_connections_is_retried_with_jittered_backoff(
+    audience, smtp, email_url, task_runs, retried_eagerly
+):
+    """421 "try again later" on every connection: the task is retried max_retries times with an
+    exponential, jittered countdown (eagerly: no waiting), then fails; nothing is lost, the post
+    stays in the outbox, and once the server is back one run sends each email once."""
+    smtp.greeting_code = 421
+    email_url(smtp.url)
+    post = pending_post(audience.author)
+
+    with pytest.raises(smtplib.SMTPConnectError):
+        notify_subscribers.apply(args=[post.id]).get()
+
+    assert notify_subscribers.max_retries == 6
+    assert smtp.connections == notify_subscribers.max_retries + 1
+    retries = task_runs.retries
+    assert [retry.retries for retry in retries] == list(range(notify_subscribers.max_retries))
+    assert all(isinstance(retry.exc, smtplib.SMTPConnectError) for retry in retries)
+    # retry_backoff=2: up to 2, 4, 8... seconds, each drawn at random below its ceiling (full jitter).
+    ceilings = [min(notify_subscribers.retry_backoff_max, 2 * 2**retry.retries) for retry in retries]
+    countdowns = [retry.countdown for retry in retries]
+    assert all(0 <= countdown <= ceiling for countdown, ceiling in zip(countdowns, ceilings, strict=True)), countdowns
+    assert countdowns != ceilings, "no jitter: every retry waited exactly its ceiling"
+    post.refresh_from_db()
+    assert post.notifications_pending is True
+    assert recipients(post) == sorted(user.pk for user in audience.subscribers)
+
+    smtp.greeting_code = 220
+    assert notify_subscribers.apply(args=[post.id]).get() == len(audience.emailed)
+
+    assert sorted(received.rcpt_to for received in smtp.received) == sorted((user.email,) for user in audience.emailed)
+    post.refresh_from_db()
+    assert post.notifications_pending is False
+
+
+def test_a_mail_server_that_is_down_is_retried(audience, email_url, task_runs, retried_eagerly):
+    email_url(f"smtp://127.0.0.1:{free_port()}")  # nothing listens there: ConnectionRefusedError
+    post = pending_post(audience.author)
+
+    with pytest.raises(ConnectionRefusedError):
+        notify_subscribers.apply(args=[post.id]).get()
+
+    assert len(task_runs.retries) == notify_subscribers.max_retries
+    assert all(isinstance(retry.exc, ConnectionRefusedError) for retry in task_runs.retries)
+    post.refresh_from_db()
+    assert post.notifications_pending is True
+
+
+def test_a_permanent_error_is_not_retried_and_leaves_the_post_to_the_sweep(
+    audience, smtp, email_url, task_runs, retried_eagerly
+):
+    """EMAIL_URL asks for TLS (smtp+ssl) where the server speaks plain SMTP: a configuration
+    error that no retry can fix. The task fails at once; the post stays in the outbox."""
+    email_url(f"smtp+ssl://127.0.0.1:{smtp.port}")
+    post = pending_post(audience.author)
+
+    with pytest.raises(ssl.SSLError):
+        notify_subscribers.apply(args=[post.id]).get()
+
+    assert task_runs.retries == []
+    assert smtp.connections == 1
+    assert smtp.received == []
+    post.refresh_from_db()
+    assert post.notifications_pending is True
+    assert not Notification.objects.filter(post=post, emailed_at__isnull=False).exists()
+
+
+def test_a_recipient_refused_for_now_is_retried_without_emailing_the_others_twice(
+    audience, smtp, email_url, task_runs, retried_eagerly
+):
+    smtp.refuse[audience.bob.email] = 450  # mailbox busy: a temporary refusal
+    email_url(smtp.url)
+    post = pending_post(audience.author)
+
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        notify_subscribers.apply(args=[post.id]).get()
+
+    assert len(task_runs.retries) == notify_subscribers.max_retries
+    # Seven attempts, and Alice was emailed by the first one only.
+    assert [received.rcpt_to for received in smtp.received] == [(audience.alice.email,)]
+    post.refresh_from_db()
+    assert post.notifications_pending is True
+
+    del smtp.refuse[audience.bob.email]
+    assert notify_subscribers.apply(args=[post.id]).get() == 1
+    assert sorted(received.rcpt_to for received in smtp.received) == sorted((user.email,) for user in audience.emailed)
+    post.refresh_from_db()
+    assert post.notifications_pending is False
+
+
+def test_a_recipient_refused_for_good_does_not_keep_the_post_in_the_outbox(
+    audience, smtp, email_url, task_runs, retried_eagerly, caplog
+):
+    """550: the server will never take this address. Retrying, or sweeping the post every
+    minute for ever, cannot help: the refusal is logged and everyone else is emailed."""
+    smtp.refuse[audience.bob.email] = 550
+    email_url(smtp.url)
+    post = pending_post(audience.author)
+
+    assert notify_subscribers.apply(args=[post.id]).get() == 1
+
+    assert task_runs.retries == []
+    assert [received.rcpt_to for received in smtp.received] == [(audience.alice.email,)]
+    assert recipients(post) == sorted(user.pk for user in audience.subscribers)  # Bob is still notified in the app
+    post.refresh_from_db()
+    assert post.notifications_pending is False
+    assert any(
+        record.levelname == "WARNING" and f"user {audience.bob.pk}" in record.getMessage() for record in caplog.records
+    ), caplog.text
+
+
+# --- The outbox sweep and the token flush ------------------------------------------------
+def test_the_sweep_enqueues_only_published_pending_posts_past_the_grace_period(
+    audience, task_runs, mailoutbox, django_assert_num_queries
+):
+    now = timezone.now()
+    stale = pending_post(audience.author, published_at=now - timedelta(minutes=5))
+    fresh = pending_post(audience.author, published_at=now - timedelta(seconds=10))
+    pending_post(audience.author, published_at=now - timedelta(minutes=5), notifications_pending=False)
+    PostFactory(author=audience.author, notifications_pending=True)  # a draft
+
+    assert sweep_pending_notifications.apply().get() == 1  # beat's call: the default 60 s grace
+
+    assert [run.args for run in task_runs.of(NOTIFY)] == [(stale.id,)]
+    assert recipients(stale) == sorted(user.pk for user in audience.subscribers)
+    assert recipients(fresh) == []
+
+    assert sweep_pending_notifications.apply(kwargs={"grace_seconds": 0}).get() == 1
+    assert [run.args for run in task_runs.of(NOTIFY)] == [(stale.id,), (fresh.id,)]
+    assert len(mailoutbox) == 2 * len(audience.emailed)
+
+    # Nothing left in the outbox: one query, nothing enqueued.
+    with django_assert_num_queries(1):
+        assert sweep_pending_notifications.apply(kwargs={"grace_seconds": 0}).get() == 0
+    assert len(task_runs.of(NOTIFY)) == 2
+
+
+def test_the_token_flush_deletes_expired_refresh_tokens_only(user):
+    live = RefreshToken.for_user(user)  # recorded as outstanding, valid for days
+    now = timezone.now()
+    expired = OutstandingToken.objects.create(
+        user=user, jti=uuid.uuid4().hex, token="expired", created_at=now - timedelta(days=8), expires_at=now
+    )
+    BlacklistedToken.objects.create(token=expired)
+
+    flush_expired_tokens.apply().get()
+
+    assert not OutstandingToken.objects.filter(pk=expired.pk).exists()
+    assert not BlacklistedToken.objects.exists()
+    assert OutstandingToken.objects.filter(jti=live["jti"]).exists()
+
+
+# --- Configuration -----------------------------------------------------------------------
+def test_beat_runs_the_outbox_sweep_every_minute_and_the_token_flush_daily():
+    assert celery_app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
+    entries = Scheduler(app=celery_app, lazy=True)
+    entries.merge_inplace(celery_app.conf.beat_schedule)  # what beat itself does with the setting
+
+    sweep = entries.schedule["notifications-outbox-sweep"]
+    flush = entries.schedule["flush-expired-jwt-tokens"]
+
+    assert (sweep.task, sweep.schedule.run_every) == ("blog.tasks.sweep_pending_notifications", timedelta(seconds=60))
+    assert (flush.task, flush.schedule.run_every) == ("blog.tasks.flush_expired_tokens", timedelta(days=1))
+    for entry in (sweep, flush):
+        # Registered under that name (NotRegistered otherwise), called without arguments.
+        assert celery_app.tasks[entry.task].name == entry.task
+        assert (entry.args, entry.kwargs) == ((), {})
+
+
+def test_no_task_can_outlive_the_brokers_visibility_timeout():
+    """Redis hands a message nobody acknowledged to another worker after the visibility
+    timeout. With acks_late a message is acknowledged when its task ends, and a retry waits
+    for its countdown in the worker, unacknowledged: both must end well before the timeout,
+    or the task would run twice on a healthy worker."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    notify = celery_app.tasks[NOTIFY]
+    longest_countdown = min(notify.retry_backoff_max, notify.retry_backoff * 2 ** (notify.max_retries - 1))
+
+    assert notify.acks_late and notify.reject_on_worker_lost
+    assert (notify.soft_time_limit, notify.time_limit) == (60, 90)  # as the README says
+    assert longest_countdown + notify.time_limit < visibility
+    for name, task in celery_app.tasks.items():
+        if name.startswith("blog."):
+            assert (task.time_limit or celery_app.conf.task_time_limit) < visibility, name
+
+
+@pytest.mark.e2e
+def test_scripts_beat_loads_the_schedule_and_logs_at_log_level(tmp_path):
+    """The beat process as deployed: it reads the schedule from settings and logs at LOG_LEVEL
+    (at DEBUG it lists the schedule it runs), not at Celery's own default of WARNING."""
+    schedule_file = tmp_path / "celerybeat-schedule"
+    env = harness.app_env(
+        f"sqlite:///{tmp_path / 'unused.sqlite3'}",  # beat never queries the database
+        LOG_LEVEL="DEBUG",
+        PYTHONUNBUFFERED="1",
+        CELERY_BEAT_SCHEDULE_FILENAME=str(schedule_file),
+    )
+    log_path = tmp_path / "beat.log"
+    with log_path.open("wb") as log:
+        beat = subprocess.Popen(
+            [str(ROOT / "scripts" / "beat")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "blog.tasks.flush_expired_tokens" not in log_path.read_text():
+            assert beat.poll() is None, log_path.read_text()[-4000:]
+            assert time.monotonic() < deadline, f"beat never listed its schedule:\n{log_path.read_text()[-4000:]}"
+            time.sleep(0.1)
+        beat.send_signal(signal.SIGTERM)
+        assert beat.wait(timeout=30) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(beat.pid, signal.SIGKILL)
+        beat.wait(timeout=10)
+
+    output = log_path.read_text()
+    assert re.search(r"INFO celery\.beat .*beat: Starting", output), output[-4000:]
+    sweep = r"notifications-outbox-sweep blog\.tasks\.sweep_pending_notifications\(\) <freq: 1\.00 minute>"
+    assert re.search(sweep, output)
+    assert re.search(r"flush-expired-jwt-tokens blog\.tasks\.flush_expired_tokens\(\) <freq: 1\.00 day>", output)
+    assert schedule_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "eager", "broker"),
+    [("", "True", "memory://"), ("redis://127.0.0.1:6379/0", "False", "redis://127.0.0.1:6379/0")],
+    ids=["embedded", "with-redis"],
+)
+def test_tasks_run_in_process_unless_redis_is_configured(redis_url, eager, broker):
+    """The embedded default: no REDIS_URL, no broker, tasks run where they are called."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CELERY_", "REDIS_URL"))}
+    env.update(REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="config.settings")
+    code = "from config.celery import app; print(app.conf.task_always_eager, app.conf.broker_url)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == [eager, broker]
