@@ -16,6 +16,42 @@ forwarded_allow_ips = settings.FORWARDED_ALLOW_IPS
 accesslog = "-"
 errorlog = "-"
 loglevel = settings.LOG_LEVEL.lower()
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
+# rid: the X-Request-ID the response carried (the proxy's, or the one the app generated).
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+# No runtime control socket (gunicorn 25+ opens one under $HOME by default): one gunicorn per
+# container is managed by signals, and the image's $HOME is not writable by the app user.
+control_socket_disable = True
 # Heartbeat files in memory: a container's overlay filesystem can stall them.
 worker_tmp_dir = "/dev/shm"  # noqa: S108 - tmpfs, not a shared temp file
+
+if settings.LOG_JSON:
+    # gunicorn's own lines (start-up, workers, access) as JSON on stdout too, like the app's:
+    # a log collector parsing JSON lines would otherwise get plain text in between.
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "config.logging.RequestIdFilter"},
+            "access_request_id": {"()": "config.logging.AccessRequestIdFilter"},
+        },
+        "formatters": {"json": settings.LOGGING["formatters"]["json"]},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["request_id"],
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["access_request_id"],
+            },
+        },
+        "root": {"handlers": ["stdout"], "level": settings.LOG_LEVEL},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["stdout"], "level": settings.LOG_LEVEL, "propagate": False},
+            "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        },
+    }

@@ -19,7 +19,10 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        # Also on the request: Django logs 4xx/5xx responses ("Not Found: ...") after every
+        # middleware has returned, when the context variable is already reset.
+        request.request_id = request_id
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
@@ -30,8 +33,22 @@ class RequestIdMiddleware:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every record, "-" outside a request."""
+    """Adds `request_id` to every record: the current request's, "-" outside a request."""
 
     def filter(self, record):
-        record.request_id = request_id_var.get()
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or request_id_var.get()
+        return True
+
+
+class AccessRequestIdFilter(logging.Filter):
+    """Adds `request_id` to gunicorn's access records: the X-Request-ID the response carried.
+
+    gunicorn logs a request after the response is sent, outside the request's context; its
+    record's args are the access-log atoms, response headers included as "{name}o".
+    """
+
+    def filter(self, record):
+        atoms = record.args if isinstance(record.args, dict) else {}
+        record.request_id = atoms.get("{x-request-id}o", "-")
         return True

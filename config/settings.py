@@ -6,6 +6,7 @@ embedded mode: SQLite file, tasks executed eagerly, local-memory cache, console 
 """
 
 import hashlib
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,39 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class Env(environ.Env):
+    """django-environ, stricter, so that bad configuration stops start-up naming the variable.
+
+    - A value that does not parse (WEB_CONCURRENCY=abc) raises ImproperlyConfigured naming the
+      variable instead of a bare ValueError from deep inside django-environ.
+    - A boolean must be spelled as one: THROTTLE_ENABLED=flase must not quietly turn throttling off.
+    - A value starting with "$" is taken as it is. django-environ would read it as the name of
+      another variable, so a SECRET_KEY from Django's own generator (which may start with "$")
+      would silently become empty and the key itself would end up in an error message.
+    """
+
+    BOOLEAN_FALSE_STRINGS = ("false", "off", "no", "n", "0", "")
+
+    @classmethod
+    def parse_value(cls, value, cast):
+        if cast is bool and isinstance(value, str):
+            spelled = value.strip().lower()
+            if spelled not in cls.BOOLEAN_TRUE_STRINGS + cls.BOOLEAN_FALSE_STRINGS:
+                raise ValueError(f"{value!r} is not a boolean: use true or false")
+        return super().parse_value(value, cast)
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        raw = self.ENVIRON.get(f"{self.prefix}{var}")
+        try:
+            if isinstance(raw, str) and raw.startswith("$"):
+                return self.parse_value(raw, cast)
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} has an invalid value: {exc}") from None
+
+
+env = Env()
 
 # Used only when DEBUG is on and no SECRET_KEY is given; refused in production.
 DEV_SECRET_KEY = "django-insecure-dev-only-do-not-use-in-production"
@@ -31,9 +64,10 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or SECRET_KEY.s
         "Set SECRET_KEY to a long random value, e.g. "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or set DEBUG=true for local development."
     )
-if not DEBUG and len(SECRET_KEY) < 50:
+# Django's own rule for a strong key (security.W009), enforced at start-up rather than only by check --deploy.
+if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     raise ImproperlyConfigured(
-        "SECRET_KEY is shorter than 50 characters. Generate a new one with "
+        "SECRET_KEY is shorter than 50 characters or has fewer than 5 distinct characters. Generate a new one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
     )
 
@@ -47,7 +81,11 @@ PLATFORM_HOSTS = [
     env.str("RAILWAY_PUBLIC_DOMAIN", default=""),
 ]
 ALLOWED_HOSTS += [host for host in PLATFORM_HOSTS if host and host not in ALLOWED_HOSTS]
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in PLATFORM_HOSTS if host])
+# Like ALLOWED_HOSTS: a custom domain's origins are added to the platform's, not instead of them.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS += [
+    f"https://{host}" for host in PLATFORM_HOSTS if host and f"https://{host}" not in CSRF_TRUSTED_ORIGINS
+]
 
 # --- Applications ------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -104,13 +142,15 @@ TEMPLATES = [
 
 # --- Database ----------------------------------------------------------------------------
 DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL,
-        conn_max_age=env.int("CONN_MAX_AGE", default=60),
-        conn_health_checks=True,
-    )
-}
+CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)}
+except ValueError as exc:
+    # The URL holds the password: name the problem, never echo the value.
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is not a database URL ({type(exc).__name__}). Expected postgres://USER:PASSWORD@HOST:PORT/NAME "
+        "or sqlite:////absolute/path.sqlite3, with special characters in the password percent-encoded."
+    ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast instead of hanging when the database is unreachable.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
@@ -118,13 +158,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, throttling, Celery broker ---------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis:// or rediss:// (e.g. redis://HOST:6379/0).")
 # CACHE_URL overrides the default cache (Redis when REDIS_URL is set, local memory otherwise).
-CACHES = {
-    "default": env.cache_url(
-        "CACHE_URL",
-        default=REDIS_URL or "locmemcache://",
-    )
-}
+try:
+    CACHES = {"default": env.cache_url("CACHE_URL", default=REDIS_URL or "locmemcache://")}
+except (ImproperlyConfigured, ValueError) as exc:
+    raise ImproperlyConfigured(f"CACHE_URL is not a cache URL django-environ knows ({exc}).") from None
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     # Redis outages must not turn every throttled request into a 500: short timeouts.
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 2, "socket_timeout": 2})
@@ -179,9 +219,26 @@ WEB_TIMEOUT = env.int("WEB_TIMEOUT", default=30)
 # Proxies whose X-Forwarded-* headers gunicorn trusts; "*" because the platform edge or
 # nginx is the only thing that can reach the port.
 FORWARDED_ALLOW_IPS = env.str("FORWARDED_ALLOW_IPS", default="*")
+# gunicorn would start a master with no worker, or no thread, and serve nothing without a word.
+_AT_LEAST_ONE = {
+    "WEB_CONCURRENCY": WEB_CONCURRENCY,
+    "WEB_THREADS": WEB_THREADS,
+    "WEB_TIMEOUT": WEB_TIMEOUT,
+    "CELERY_CONCURRENCY": CELERY_WORKER_CONCURRENCY,
+}
+for _name, _value in _AT_LEAST_ONE.items():
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, not {_value}.")
+if not 0 < PORT < 65536:
+    raise ImproperlyConfigured(f"PORT must be a TCP port (1-65535), not {PORT}.")
 
 # --- Email -------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+try:
+    EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+except (ImproperlyConfigured, ValueError) as exc:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL is not an email URL django-environ knows ({exc}); e.g. smtp+tls://USER:PASSWORD@HOST:587."
+    ) from None
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Blog <noreply@localhost>")
 
@@ -217,6 +274,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is the operator's decision for a domain they own (the platforms' shared domains cannot
+# be submitted, and leaving the list takes months), so `check --deploy` does not warn about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
@@ -229,6 +289,19 @@ CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Django REST framework ---------------------------------------------------------------
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
+THROTTLE_RATES = {
+    "anon": env.str("THROTTLE_ANON_RATE", default="120/min"),
+    "user": env.str("THROTTLE_USER_RATE", default="600/min"),
+    "auth": env.str("THROTTLE_AUTH_RATE", default="10/min"),
+}
+for _scope, _rate in THROTTLE_RATES.items():
+    # DRF parses a rate on the first throttled request: a bad one would turn every request into a 500.
+    # DRF reads only the period's first letter: "10/month" would quietly mean per minute.
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(
+            f"THROTTLE_{_scope.upper()}_RATE={_rate!r} is not a rate: use REQUESTS/PERIOD, e.g. 120/min "
+            "(period: s, min, hour or day)."
+        )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its Bearer challenge is the WWW-Authenticate header of every 401.
@@ -244,7 +317,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "blog.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "blog.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "blog.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -256,12 +329,11 @@ REST_FRAMEWORK = {
     ]
     if THROTTLE_ENABLED
     else [],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("THROTTLE_ANON_RATE", default="120/min"),
-        "user": env.str("THROTTLE_USER_RATE", default="600/min"),
-        "auth": env.str("THROTTLE_AUTH_RATE", default="10/min"),
-    },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # Throttles count by client address: with one proxy in front (the platform's edge, or nginx),
+    # the last X-Forwarded-For entry, the one that proxy appended. Left unset, DRF would use the
+    # whole header, which the client writes: a made-up value per request would escape every throttle.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=1),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
 }
@@ -306,6 +378,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging -----------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}.")
 LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
 LOGGING = {
     "version": 1,
@@ -338,24 +412,40 @@ LOGGING = {
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
-# The commit being run, from whichever platform variable is present.
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured(f"SENTRY_TRACES_SAMPLE_RATE is a fraction from 0 to 1, not {SENTRY_TRACES_SAMPLE_RATE}.")
+# The release events are tagged with: the commit being run, from the platform's commit variable
+# (Render: RENDER_GIT_COMMIT, Railway: RAILWAY_GIT_COMMIT_SHA). Fly.io exposes no commit, only
+# FLY_IMAGE_REF (registry.fly.io/APP:deployment-ID); its tag names the deployed image, and is the
+# commit when deploying with `fly deploy --image-label <sha>`. A whole image reference cannot be
+# a release: Sentry refuses release names containing "/".
+_FLY_IMAGE_REF = env.str("FLY_IMAGE_REF", default="")
 SENTRY_RELEASE = (
     env.str("SENTRY_RELEASE", default="")
-    or env.str("FLY_IMAGE_REF", default="")
     or env.str("RENDER_GIT_COMMIT", default="")
     or env.str("RAILWAY_GIT_COMMIT_SHA", default="")
+    or _FLY_IMAGE_REF.rpartition("/")[2].partition("@")[0].partition(":")[2]  # the tag, "" without one
     or None
 )
+if SENTRY_RELEASE and re.search(r"[/\\\s]", SENTRY_RELEASE):
+    raise ImproperlyConfigured("SENTRY_RELEASE must not contain slashes or whitespace: Sentry refuses such releases.")
 if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.utils import BadDsn
 
-    sentry_sdk.init(
-        dsn=SENTRY_DSN,
-        environment=SENTRY_ENVIRONMENT,
-        release=SENTRY_RELEASE,
-        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
-        send_default_pii=False,
-        integrations=[DjangoIntegration(), CeleryIntegration()],
-    )
+    try:
+        sentry_sdk.init(
+            dsn=SENTRY_DSN,
+            environment=SENTRY_ENVIRONMENT,
+            release=SENTRY_RELEASE,
+            traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+            send_default_pii=False,
+            integrations=[DjangoIntegration(), CeleryIntegration()],
+        )
+    except BadDsn as exc:
+        raise ImproperlyConfigured(
+            f"SENTRY_DSN is not a Sentry DSN ({exc}); copy it from the project's Client Keys page, "
+            "e.g. https://PUBLIC_KEY@o0.ingest.sentry.io/PROJECT_ID."
+        ) from None

@@ -1,0 +1,36 @@
+"""Test-only URLconf: the app's URLs plus views that fail on purpose."""
+
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from config.urls import urlpatterns as app_urlpatterns
+
+
+class CrashTestError(Exception):
+    """Raised by /crash/ only: an unhandled error no real view raises."""
+
+
+class CrashView(APIView):
+    # Authenticated, so a user (with an email) is attached to the request when it fails.
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        raise CrashTestError("deliberate failure for the error-reporting test")
+
+
+def forbidden(request):
+    raise PermissionDenied
+
+
+urlpatterns = [
+    path("crash/", CrashView.as_view()),
+    path("forbidden/", forbidden),
+    *app_urlpatterns,
+]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

@@ -1,0 +1,108 @@
+"""Logs: with LOG_JSON=true every line the web process writes is one JSON object, and every line
+about a request carries its request id (the proxy's X-Request-ID, or a generated one)."""
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from tests.config import support
+from tests.e2e import harness
+from tests.services import ROOT, free_port, wait_for_http
+
+pytestmark = pytest.mark.e2e
+
+GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+# --- The middleware, in process -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "incoming",
+    ["9f1c2b3a-4d5e-6f70-8192-a3b4c5d6e7f8", "edge.req_01", "x" * 128],
+    ids=["uuid", "dotted", "128-chars"],
+)
+def test_a_valid_request_id_is_kept(client, incoming):
+    response = client.get("/api/", headers={"X-Request-ID": incoming})
+    assert response["X-Request-ID"] == incoming
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    [None, "", "has spaces in it", "x" * 129, "semi;colon", 'quote"d', "ünïcode"],
+    ids=["absent", "empty", "spaces", "129-chars", "semicolon", "quote", "non-ascii"],
+)
+def test_a_missing_or_unsafe_request_id_is_replaced_by_a_generated_one(client, incoming):
+    headers = {} if incoming is None else {"X-Request-ID": incoming}
+    first = client.get("/api/", headers=headers)["X-Request-ID"]
+    second = client.get("/api/", headers=headers)["X-Request-ID"]
+    assert GENERATED_ID.match(first) and GENERATED_ID.match(second)
+    assert first != second
+
+
+# --- A real gunicorn with LOG_JSON=true ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def json_logs(tmp_path_factory):
+    """scripts/web with LOG_JSON=true; a few requests; then stopped, and its stdout and stderr read."""
+    workdir = tmp_path_factory.mktemp("logs")
+    (workdir / "static").mkdir()
+    port = free_port()
+    env = support.app_env(LOG_JSON="true", WEB_CONCURRENCY="1", PORT=str(port), STATIC_ROOT=str(workdir / "static"))
+    stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [str(harness.SCRIPTS_WEB)], cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True
+        )
+    web = harness.Gunicorn(process=process, port=port, log_path=stdout, env=env)
+    try:
+        wait_for_http(f"{web.url}/health/", process=process)
+        responses = {
+            "given": harness.request("GET", web.url + "/api/no-such-thing/", headers={"X-Request-ID": "trace-abc-123"}),
+            "invalid": harness.request("GET", web.url + "/nowhere/", headers={"X-Request-ID": "not a valid id"}),
+        }
+    finally:
+        assert web.stop() == 0
+    return responses, stdout.read_text(), stderr.read_text()
+
+
+def _records(text: str) -> list[dict]:
+    records = []
+    for line in text.splitlines():
+        if line.strip():
+            record = json.loads(line)  # a line that is not JSON fails here, showing itself
+            assert isinstance(record, dict), line
+            records.append(record)
+    return records
+
+
+def test_every_line_is_a_json_object_with_level_logger_and_message(json_logs):
+    _, stdout, stderr = json_logs
+    records = _records(stdout) + _records(stderr)
+    assert records
+    for record in records:
+        assert {"time", "level", "logger", "message", "request_id"} <= record.keys(), record
+    loggers = {record["logger"] for record in records}
+    # The app's lines and gunicorn's own (start-up, access) alike.
+    assert {"django.request", "gunicorn.error", "gunicorn.access"} <= loggers
+
+
+def test_the_lines_about_a_request_carry_the_proxys_request_id(json_logs):
+    responses, stdout, _ = json_logs
+    assert responses["given"].status == 404
+    assert responses["given"].header("X-Request-ID") == "trace-abc-123"
+    mine = [record for record in _records(stdout) if record["request_id"] == "trace-abc-123"]
+    assert [(record["level"], record["logger"]) for record in mine] == [
+        ("WARNING", "django.request"),
+        ("INFO", "gunicorn.access"),
+    ]
+    assert mine[0]["message"] == "Not Found: /api/no-such-thing/"
+    assert '"GET /api/no-such-thing/ HTTP/1.1" 404' in mine[1]["message"]
+
+
+def test_an_invalid_request_id_is_replaced_in_the_response_and_the_logs(json_logs):
+    responses, stdout, _ = json_logs
+    generated = responses["invalid"].header("X-Request-ID")
+    assert GENERATED_ID.match(generated)
+    assert "not a valid id" not in stdout
+    mine = [record for record in _records(stdout) if record["request_id"] == generated]
+    assert [record["logger"] for record in mine] == ["django.request", "gunicorn.access"]

@@ -1,0 +1,116 @@
+"""Throttling: the auth scope guards the token endpoint, anon and user rates guard the API,
+a throttled request answers 429 JSON with Retry-After and costs no query, THROTTLE_ENABLED=false
+removes every throttle, and with Redis the counters are shared by every process."""
+
+import random
+
+import pytest
+from rest_framework.throttling import SimpleRateThrottle
+
+from tests import services
+from tests.config import support
+from tests.factories import PostFactory
+
+RATES = {"anon": "3/min", "user": "5/min", "auth": "2/min"}
+WRONG_LOGIN = {"username": "nobody", "password": "wrong-password"}
+
+
+@pytest.fixture
+def small_rates(settings, monkeypatch):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": RATES}
+    # DRF copies the rates onto the class when it is imported.
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", RATES)
+
+
+def _assert_throttled(response):
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"].startswith("Request was throttled.")
+
+
+@pytest.mark.django_db
+def test_the_token_endpoint_is_throttled_by_the_auth_rate(small_rates, api_client, django_assert_num_queries):
+    for _ in range(2):
+        assert api_client.post("/api/auth/token/", WRONG_LOGIN, format="json").status_code == 401
+    # Refused before the password is checked: a throttled guess costs no query.
+    with django_assert_num_queries(0):
+        response = api_client.post("/api/auth/token/", WRONG_LOGIN, format="json")
+    _assert_throttled(response)
+
+
+@pytest.mark.django_db
+def test_anonymous_reads_are_throttled_by_the_anon_rate(small_rates, api_client, django_assert_num_queries):
+    PostFactory(live=True)
+    for _ in range(3):
+        assert api_client.get("/api/posts/").status_code == 200
+    with django_assert_num_queries(0):
+        response = api_client.get("/api/posts/")
+    _assert_throttled(response)
+
+
+@pytest.mark.django_db
+def test_a_made_up_x_forwarded_for_does_not_escape_the_anon_rate(small_rates, api_client):
+    """Behind one proxy (NUM_PROXIES=1) the client address is the entry that proxy appended."""
+    statuses = [
+        api_client.get("/api/posts/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7").status_code for n in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_signed_in_users_get_the_user_rate_instead(small_rates, auth_client, django_assert_num_queries):
+    PostFactory(live=True)
+    # More than the anon rate allows, up to the user rate.
+    for _ in range(5):
+        assert auth_client.get("/api/posts/").status_code == 200
+    with django_assert_num_queries(0):
+        response = auth_client.get("/api/posts/")
+    _assert_throttled(response)
+
+
+# --- Processes started with a given environment ---------------------------------------------------
+def _token_posts(env, count, remote_addr="127.0.0.1"):
+    """Statuses of `count` invalid token requests (400 before any query), from one process."""
+    requests = [{"method": "POST", "path": "/api/auth/token/", "json": {}, "remote_addr": remote_addr}] * count
+    return [response["status"] for response in support.send(env, *requests)]
+
+
+@pytest.mark.parametrize(("enabled", "statuses"), [("true", [400, 429, 429]), ("false", [400, 400, 400])])
+def test_throttle_enabled_false_removes_every_throttle(enabled, statuses):
+    # The database is unreachable: neither answer touches it.
+    env = support.app_env(THROTTLE_ENABLED=enabled, THROTTLE_AUTH_RATE="1/min", THROTTLE_ANON_RATE="1/min")
+    assert _token_posts(env, 3) == statuses
+    expected = [] if enabled == "false" else ["AnonRateThrottle", "UserRateThrottle", "ScopedRateThrottle"]
+    classes = support.settings_of(env, "REST_FRAMEWORK")["REST_FRAMEWORK"]["DEFAULT_THROTTLE_CLASSES"]
+    assert [name.rsplit(".", 1)[1] for name in classes] == expected
+
+
+def test_with_redis_every_process_counts_against_the_same_limit():
+    redis_url = services.redis_url()
+    import redis
+
+    # A client address of its own (a documentation range), so no other test shares the counter.
+    address = f"198.51.100.{random.randint(1, 254)}"
+    env = support.app_env(REDIS_URL=redis_url, CACHE_URL=None, THROTTLE_AUTH_RATE="3/min", THROTTLE_ANON_RATE="100/min")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert _token_posts(env, 2, address) == [400, 400]
+        # Another process: its own memory, the same Redis.
+        assert _token_posts(env, 2, address) == [400, 429]
+    finally:
+        for key in client.scan_iter(f"*throttle_*_{address}"):
+            client.delete(key)
+        client.close()
+
+
+def test_without_redis_each_process_counts_on_its_own():
+    """The contrast that makes the previous test mean something: local memory is per process."""
+    env = support.app_env(REDIS_URL=None, CACHE_URL=None, THROTTLE_AUTH_RATE="3/min", THROTTLE_ANON_RATE="100/min")
+    assert _token_posts(env, 2) == [400, 400]
+    assert _token_posts(env, 2) == [400, 400]
+
+
+def test_the_shipped_rates_are_the_documented_defaults():
+    rates = support.settings_of(support.app_env(), "REST_FRAMEWORK")["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]
+    assert rates == {"anon": "120/min", "user": "600/min", "auth": "10/min"}
