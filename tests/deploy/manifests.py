@@ -153,6 +153,12 @@ def _dockerfile_instructions() -> list[str]:
     return joined
 
 
+# The one service of docker-compose.yml that runs the project's image without being a process
+# role, held to this exact command: the copy of the static files collectstatic wrote into the
+# image at build time to the volume nginx serves them from.
+COMPOSE_STATIC_COPY = ("static", "cp -R --preserve=timestamps /app/staticfiles/. /srv/static/")
+
+
 def compose() -> Manifest:
     """Services of docker-compose.yml that run the project's image (the others are Postgres, Redis, nginx)."""
     document = yaml.safe_load(COMPOSE.read_text())
@@ -162,13 +168,13 @@ def compose() -> Manifest:
     for name, spec in services.items():
         if "build" not in spec and spec.get("image") not in built_images:
             continue
+        if (name, _compose_command(spec)) == COMPOSE_STATIC_COPY:
+            continue
         where = f"docker-compose.yml service {name}"
-        command = spec.get("command")
+        command = _compose_command(spec)
         if command is None:
             command = dockerfile_cmd() or "(the image's CMD)"
             where += " (no command: the Dockerfile's CMD)"
-        elif isinstance(command, list):
-            command = shlex.join(command)
         manifest.processes.append(Process(where, _compose_role(name), command))
         healthcheck = spec.get("healthcheck") or {}
         test = healthcheck.get("test")
@@ -178,6 +184,11 @@ def compose() -> Manifest:
         keys = environment if isinstance(environment, dict) else [item.split("=", 1)[0] for item in environment]
         manifest.env += [(f"{where} environment", key) for key in keys]
     return manifest
+
+
+def _compose_command(spec: dict) -> str | None:
+    command = spec.get("command")
+    return shlex.join(command) if isinstance(command, list) else command
 
 
 def _compose_role(name: str) -> str:

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from tests.services import ROOT, free_port, postgres_url, redis_url, wait_for_http
+from tests.services import ROOT, free_port, postgres_url, redis_url, unavailable, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -50,8 +50,10 @@ def broker():
     import redis
 
     base = urllib.parse.urlparse(redis_url())
+    # Never the suite's own REDIS_URL database: other tests use it while this one runs.
+    own = int(base.path.lstrip("/") or 0)
     claim = f"procfile-test-claim:{uuid.uuid4()}"
-    for number in range(15, 0, -1):
+    for number in (number for number in range(15, 0, -1) if number != own):
         url = base._replace(path=f"/{number}").geturl()
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
         if client.dbsize() == 0 and client.set("procfile-test-claim", claim, nx=True, ex=600):
@@ -63,7 +65,7 @@ def broker():
                 client.close()
             return
         client.close()
-    pytest.skip("no empty Redis database to claim for the worker")
+    unavailable("no empty Redis database (1 to 15) to claim for the worker")
 
 
 def _environment(database: str, broker: str, port: int, tmp_path) -> dict:
