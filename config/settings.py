@@ -170,7 +170,8 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 2, "socket_timeout": 2})
 
 # --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# With a host name: a bare "memory://" makes kombu warn on every publish that it has none.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 # Without a broker, tasks run in-process so the embedded mode needs no services.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
@@ -214,7 +215,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default
 # --- Web server (read by config/gunicorn.py) --------------------------------------------
 PORT = env.int("PORT", default=8000)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=2)
-WEB_THREADS = env.int("WEB_THREADS", default=4)
+# One thread per worker: the API's requests are CPU-bound (ORM, serialization), and threads
+# contending for the GIL halved throughput in scripts/bench; raise it for slow upstream calls.
+WEB_THREADS = env.int("WEB_THREADS", default=1)
 WEB_TIMEOUT = env.int("WEB_TIMEOUT", default=30)
 # Proxies whose X-Forwarded-* headers gunicorn trusts; "*" because the platform edge or
 # nginx is the only thing that can reach the port.
@@ -241,6 +244,9 @@ except (ImproperlyConfigured, ValueError) as exc:
     ) from None
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Blog <noreply@localhost>")
+# Seconds before an unanswering mail server fails the send (a transient error the task
+# retries) instead of holding a worker until the task's time limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -45,7 +45,13 @@ def test_seed_demo_creates_the_demo_user_and_posts():
     assert {post.title for post in posts} == {title for title, _ in seed_demo.DEMO_POSTS}
     # The credentials and a working curl line are printed for the developer.
     assert f"username={seed_demo.DEMO_USERNAME} password={seed_demo.DEMO_PASSWORD}" in output
-    assert "curl" in output and "/api/auth/token/" in output
+    assert "curl -s -X POST http://127.0.0.1:8000/api/auth/token/" in output
+
+
+def test_seed_demo_prints_the_address_it_is_given():
+    out = StringIO()
+    call_command("seed_demo", base_url="http://127.0.0.1:8811", stdout=out)
+    assert "curl -s -X POST http://127.0.0.1:8811/api/auth/token/" in out.getvalue()
 
 
 def test_seed_demo_is_idempotent():

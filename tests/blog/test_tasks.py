@@ -263,6 +263,28 @@ def test_a_mail_server_that_is_down_is_retried(audience, email_url, task_runs, r
     assert post.notifications_pending is True
 
 
+def test_a_mail_server_that_never_answers_times_out_and_is_retried(
+    audience, smtp, email_url, settings, task_runs, retried_eagerly
+):
+    """EMAIL_TIMEOUT bounds a send: a server that takes the connection and then says nothing fails
+    it with a timeout, which is retried, instead of holding the worker until its time limit."""
+    email_url(smtp.url)
+    settings.EMAIL_TIMEOUT = 1
+    smtp.hold(2)
+    post = pending_post(audience.author)
+    last = notify_subscribers.max_retries - 1  # start at the last retry: two held attempts, not seven
+
+    # smtplib reports the socket's timeout while waiting for the greeting as a disconnection.
+    with pytest.raises(smtplib.SMTPServerDisconnected, match="timed out"):
+        notify_subscribers.apply(args=[post.id], retries=last).get()
+
+    assert [retry.retries for retry in task_runs.retries] == [last]
+    assert "timed out" in str(task_runs.retries[0].exc)
+    post.refresh_from_db()
+    assert post.notifications_pending is True
+    smtp.release()
+
+
 def test_a_permanent_error_is_not_retried_and_leaves_the_post_to_the_sweep(
     audience, smtp, email_url, task_runs, retried_eagerly
 ):
@@ -445,7 +467,7 @@ def test_scripts_beat_loads_the_schedule_and_logs_at_log_level(tmp_path):
 
 @pytest.mark.parametrize(
     ("redis_url", "eager", "broker"),
-    [("", "True", "memory://"), ("redis://127.0.0.1:6379/0", "False", "redis://127.0.0.1:6379/0")],
+    [("", "True", "memory://localhost/"), ("redis://127.0.0.1:6379/0", "False", "redis://127.0.0.1:6379/0")],
     ids=["embedded", "with-redis"],
 )
 def test_tasks_run_in_process_unless_redis_is_configured(redis_url, eager, broker):

@@ -266,6 +266,8 @@ def start_worker_process(broker, smtp, tmp_path):
             # `celery worker` reads its options from CELERY_WORKER_<OPTION> too: -Q here.
             CELERY_WORKER_QUEUES=broker.queue,
             EMAIL_URL=smtp.url,
+            # A held email waits for the test to release it, not for the production timeout.
+            EMAIL_TIMEOUT="120",
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
             **overrides,

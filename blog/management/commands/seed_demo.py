@@ -18,7 +18,10 @@ DEMO_POSTS = [
 class Command(BaseCommand):
     help = "Create the demo user and a few posts, then print the credentials."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the API is served.")
+
+    def handle(self, *args, base_url, **options):
         User = get_user_model()
         user = User.objects.filter(username=DEMO_USERNAME).first()
         if user is None:
@@ -32,7 +35,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo user: username={DEMO_USERNAME} password={DEMO_PASSWORD}\n"
-                "Get a token: curl -s -X POST http://127.0.0.1:8000/api/auth/token/ "
+                f"Get a token: curl -s -X POST {base_url}/api/auth/token/ "
                 f"-H 'Content-Type: application/json' -d '{login}'"
             )
         )
