@@ -20,8 +20,9 @@ class Post(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # The public list: published posts, newest first.
-            models.Index(fields=["published", "-created_at"], name="post_published_created_idx"),
+            # The public list and its count: published posts, newest first, in the list's exact
+            # order, so drafts (a writer's many) are never read past and the page needs no sort.
+            models.Index(fields=["-created_at", "-id"], condition=Q(published=True), name="post_public_list_idx"),
             models.Index(fields=["author", "-created_at"], name="post_author_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="post_created_idx"),
             models.Index(fields=["-published_at"], name="post_published_at_idx"),

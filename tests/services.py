@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import closing
+import urllib.parse
+import uuid
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,29 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         unavailable(f"Redis at REDIS_URL does not answer: {type(exc).__name__}")
     return url
+
+
+@contextmanager
+def empty_redis_database():
+    """The URL of an empty Redis database (1 to 15, never REDIS_URL's own), claimed for one test
+    so that the Celery worker it starts takes no other test's tasks; emptied afterwards."""
+    import redis
+
+    base = urllib.parse.urlparse(redis_url())
+    own = int(base.path.lstrip("/") or 0)
+    for number in (number for number in range(15, 0, -1) if number != own):
+        url = base._replace(path=f"/{number}").geturl()
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        # The claim key makes the database non-empty at once: a parallel test skips it.
+        if client.dbsize() == 0 and client.set("test-claim", str(uuid.uuid4()), nx=True, ex=600):
+            try:
+                yield url
+            finally:
+                client.flushdb()  # only this test's keys live here: it was empty when claimed
+                client.close()
+            return
+        client.close()
+    unavailable("no empty Redis database (1 to 15) to claim for a worker")
 
 
 def postgres_url() -> str:

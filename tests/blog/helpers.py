@@ -104,3 +104,14 @@ def bearer(access):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
+
+
+def client_for(user) -> APIClient:
+    """A client signed in as user without a token round trip (force_authenticate)."""
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+def publish(user, post):
+    return client_for(user).post(f"/api/posts/{post.id}/publish/")

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from blog.models import Comment, Notification, Post, Subscription
+from blog.models import Comment, Post
+from tests.blog.helpers import snapshot
 from tests.factories import TEST_PASSWORD, CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
 
 User = get_user_model()
@@ -38,19 +38,6 @@ BIG_IDS = [2**63 - 1, 2**63, 2**64, 10**30]
 
 
 # --- helpers -----------------------------------------------------------------------------
-def snapshot():
-    """Every row the API can write, in full: a rejected request must leave all of it identical."""
-    return {
-        "users": list(User.objects.order_by("pk").values()),
-        "posts": list(Post.objects.order_by("pk").values()),
-        "comments": list(Comment.objects.order_by("pk").values()),
-        "subscriptions": list(Subscription.objects.order_by("pk").values()),
-        "notifications": list(Notification.objects.order_by("pk").values()),
-        "outstanding_tokens": list(OutstandingToken.objects.order_by("pk").values_list("jti", flat=True)),
-        "blacklisted_tokens": list(BlacklistedToken.objects.order_by("pk").values_list("token_id", flat=True)),
-    }
-
-
 def assert_json_error(response, status=None):
     """A 4xx whose body is a JSON object (what API clients parse), never HTML."""
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])

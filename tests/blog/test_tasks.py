@@ -23,7 +23,6 @@ from celery.beat import Scheduler
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -32,6 +31,7 @@ from blog.models import Notification, Post
 from blog.tasks import flush_expired_tokens, notify_subscribers, sweep_pending_notifications
 from config.celery import app as celery_app
 from tests.blog.conftest import NOTIFY
+from tests.blog.helpers import publish
 from tests.e2e import harness
 from tests.factories import PostFactory, SubscriptionFactory, UserFactory
 from tests.services import ROOT, free_port
@@ -46,16 +46,6 @@ def _tasks_run_in_process():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = saved
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user=user)
-    return client
-
-
-def publish(user, post):
-    return client_for(user).post(f"/api/posts/{post.id}/publish/")
 
 
 def pending_post(author, **fields) -> Post:

@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 from celery import signals
 from celery.contrib.testing.worker import start_worker
-from rest_framework.test import APIClient
 
 from blog.models import Notification, Post
 from blog.tasks import notify_subscribers, sweep_pending_notifications
 from config.celery import app as celery_app
 from tests.blog.conftest import NOTIFY, SWEEP
+from tests.blog.helpers import publish
 from tests.e2e import harness
 from tests.factories import PostFactory
 from tests.services import ROOT, free_port, redis_url
@@ -98,16 +98,6 @@ def worker(broker, task_runs):
         shutdown_timeout=DEADLINE,
     ) as controller:
         yield controller
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user=user)
-    return client
-
-
-def publish(user, post):
-    return client_for(user).post(f"/api/posts/{post.id}/publish/")
 
 
 def wait_until(condition, what: str, timeout: float = DEADLINE, process: "WorkerProcess | None" = None):

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import uuid
 from pathlib import Path, PurePosixPath
 
 import dj_database_url
@@ -22,7 +21,7 @@ import yaml
 
 from tests.deploy import dockerfile, manifests
 from tests.deploy.test_manifests import SCHEMAS
-from tests.services import ROOT, redis_url, unavailable
+from tests.services import ROOT, empty_redis_database, unavailable
 
 ENV_EXAMPLE = ROOT / ".env.example"
 NGINX_CONF = ROOT / "nginx.conf"
@@ -359,30 +358,10 @@ def test_an_env_copied_without_a_secret_key_stops_the_app_naming_it(services, ap
 
 
 # --- The worker's healthcheck, run for real ---------------------------------------------------
-# The key tests/deploy/test_procfile.py claims an empty Redis database with: the two never share one.
-CLAIM_KEY = "procfile-test-claim"
-
-
 @pytest.fixture
 def empty_redis():
-    """An empty Redis database claimed for this test: its worker must not take other tests' tasks."""
-    import redis
-
-    base = urllib.parse.urlparse(redis_url())
-    # Never the suite's own REDIS_URL database: other tests use it while this one runs.
-    own = int(base.path.lstrip("/") or 0)
-    for number in (number for number in range(15, 0, -1) if number != own):
-        url = base._replace(path=f"/{number}").geturl()
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        if client.dbsize() == 0 and client.set(CLAIM_KEY, f"compose-{uuid.uuid4()}", nx=True, ex=600):
-            try:
-                yield url
-            finally:
-                client.flushdb()
-                client.close()
-            return
-        client.close()
-    unavailable("no empty Redis database (1 to 15) to claim for the worker")
+    with empty_redis_database() as url:
+        yield url
 
 
 @pytest.mark.e2e

@@ -14,11 +14,10 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import uuid
 
 import pytest
 
-from tests.services import ROOT, free_port, postgres_url, redis_url, unavailable, wait_for_http
+from tests.services import ROOT, empty_redis_database, free_port, postgres_url, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -46,26 +45,8 @@ def database():
 
 @pytest.fixture
 def broker():
-    """An empty Redis database claimed for this test: its worker must not take other tests' tasks."""
-    import redis
-
-    base = urllib.parse.urlparse(redis_url())
-    # Never the suite's own REDIS_URL database: other tests use it while this one runs.
-    own = int(base.path.lstrip("/") or 0)
-    claim = f"procfile-test-claim:{uuid.uuid4()}"
-    for number in (number for number in range(15, 0, -1) if number != own):
-        url = base._replace(path=f"/{number}").geturl()
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        if client.dbsize() == 0 and client.set("procfile-test-claim", claim, nx=True, ex=600):
-            try:
-                yield url
-            finally:
-                # Only this test's keys live here: the database was empty when claimed.
-                client.flushdb()
-                client.close()
-            return
-        client.close()
-    unavailable("no empty Redis database (1 to 15) to claim for the worker")
+    with empty_redis_database() as url:
+        yield url
 
 
 def _environment(database: str, broker: str, port: int, tmp_path) -> dict:
