@@ -1,5 +1,7 @@
 """Shared fixtures. The test process's environment is set earlier, in tests/environment.py."""
 
+import fcntl
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -48,3 +50,25 @@ def other_client(other_user):
 @pytest.fixture
 def post(user):
     return PostFactory(author=user)
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory, worker_id):
+    """collectstatic's output (hashed, gzip and brotli copies), made as an image build makes it:
+    the database unreachable, a throwaway key, no Redis. Processes started by tests serve it
+    (STATIC_ROOT); nothing writes to it.
+
+    It compresses every file twice (a minute of CPU): done once per run, shared by the xdist workers.
+    """
+    from tests.config import support
+
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    root = shared / "collectstatic"
+    with (shared / "collectstatic.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "staticfiles.json").is_file():
+            env = support.app_env(STATIC_ROOT=str(root), REDIS_URL=None)
+            result = support.manage("collectstatic", "--noinput", env=env, timeout=600)
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert support.DB_PASSWORD not in result.stdout + result.stderr
+    return root

@@ -42,10 +42,12 @@ def test_the_deployment_checklist_fails_naming_a_weakened_setting(variable, valu
 
 # --- Headers and redirect, through the whole stack -------------------------------------------------
 @pytest.fixture(scope="module")
-def production_responses():
-    """Responses of a process with production settings, over HTTPS (X-Forwarded-Proto) and plain HTTP."""
+def production_responses(collected_static):
+    """Responses of a process with production settings, over HTTPS (X-Forwarded-Proto) and plain HTTP.
+
+    The admin's pages name hashed static files from collectstatic's manifest, as in the image."""
     https_api, http_api, admin_login = support.send(
-        _production_env(),
+        _production_env(STATIC_ROOT=str(collected_static)),
         {"method": "GET", "path": "/api/", "headers": HTTPS},
         {"method": "GET", "path": "/api/posts/?page=2", "headers": {"Host": HOST}},
         {"method": "GET", "path": "/admin/login/", "headers": HTTPS},

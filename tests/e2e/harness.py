@@ -6,10 +6,10 @@ Typical use, in a module-scoped fixture (see tests/e2e/test_nginx.py)::
     pytestmark = pytest.mark.django_db
 
     @pytest.fixture(scope="module")
-    def stack(django_db_setup):
+    def stack(django_db_setup, collected_static):  # collected_static: tests/conftest.py
         nginx_binary = services.executable("nginx")
         env = harness.app_env(harness.live_database_url(), SECURE_SSL_REDIRECT="true")
-        with harness.live_stack(env, nginx_binary=nginx_binary) as stack:
+        with harness.live_stack(env, nginx_binary, static_source=collected_static) as stack:
             yield stack
 
     def test_something(stack):
@@ -26,7 +26,6 @@ Pieces, usable on their own:
   processes must see are written committed (``with django_db_blocker.unblock():`` in a
   module-scoped fixture, outside the tests' rolled-back transactions) and removed by it.
 - ``scratch_dir()``: a temporary directory nginx's unprivileged workers can read, removed after.
-- ``collectstatic(env, static_root)``: runs manage.py collectstatic (no database needed).
 - ``Gunicorn.start(env, workdir, port=None)``: scripts/web on a free port (or the given one,
   to restart on the same address); waits for /health/. ``.stop()`` / ``.kill()``,
   ``.requests(prefix)`` parses its access log, ``.output()`` returns everything it printed.
@@ -36,8 +35,8 @@ Pieces, usable on their own:
 - ``nginx_test(binary, conf, prefix)``: ``nginx -t`` on a rendered file.
 - ``Nginx.start(binary, conf, prefix)``: nginx as a foreground process (``daemon off``).
   ``.requests(prefix)`` parses its access log, ``.error_log()``, ``.reload()``, ``.stop()``.
-- ``live_stack(env, nginx_binary)``: all of the above together, torn down in reverse order
-  even when the body fails.
+- ``live_stack(env, nginx_binary, static_source=...)``: all of the above together, with the
+  static files copied in, torn down in reverse order even when the body fails.
 - ``request(method, url, ...)``: one HTTP request that never follows redirects.
 - ``eventually(check)``: polls a log check until it holds (log lines trail the response).
 
@@ -145,17 +144,6 @@ def scratch_dir(prefix: str = "e2e-") -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def collectstatic(env: dict[str, str], static_root: Path) -> None:
-    subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env={**env, "STATIC_ROOT": str(static_root)},
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
 
 
 # --- Processes -------------------------------------------------------------------------------
@@ -347,19 +335,20 @@ class Stack:
 
 
 @contextlib.contextmanager
-def live_stack(env: dict[str, str], nginx_binary: str, *, static: bool = True) -> Iterator[Stack]:
-    """gunicorn (scripts/web, env) behind nginx (nginx.conf), with collected static files.
+def live_stack(env: dict[str, str], nginx_binary: str, *, static_source: Path | None = None) -> Iterator[Stack]:
+    """gunicorn (scripts/web, env) behind nginx (nginx.conf).
 
     The static and media roots are workdir/srv/static and workdir/srv/media; the app runs with
-    STATIC_ROOT and MEDIA_ROOT pointing there, as the compose volumes do.
+    STATIC_ROOT and MEDIA_ROOT pointing there, as the compose volumes do. static_source, a
+    collectstatic output, is copied into the static root, as compose's `static` service does.
     """
     with scratch_dir() as workdir:
         srv = workdir / "srv"
         (srv / "static").mkdir(parents=True)
         (srv / "media").mkdir()
         env = {**env, "STATIC_ROOT": str(srv / "static"), "MEDIA_ROOT": str(srv / "media")}
-        if static:
-            collectstatic(env, srv / "static")
+        if static_source is not None:
+            shutil.copytree(static_source, srv / "static", dirs_exist_ok=True)
         prefix = workdir / "nginx"
         prefix.mkdir()
         with contextlib.ExitStack() as stack:

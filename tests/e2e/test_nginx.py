@@ -39,7 +39,7 @@ def posts(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="module")
-def stack(nginx_binary, posts):
+def stack(nginx_binary, posts, collected_static):
     env = harness.app_env(
         harness.live_database_url(),
         ALLOWED_HOSTS=f"{HOST},127.0.0.1,localhost",
@@ -49,7 +49,7 @@ def stack(nginx_binary, posts):
         THROTTLE_AUTH_RATE="10000/min",
         THROTTLE_ANON_RATE="10000/min",
     )
-    with harness.live_stack(env, nginx_binary) as live:
+    with harness.live_stack(env, nginx_binary, static_source=collected_static) as live:
         yield live
 
 
