@@ -9,6 +9,13 @@ from tests.factories import PostFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Factories hash a password for every user and many tests sign in: the production hasher's
+    deliberate slowness is not under test, so in-process tests use a fast one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Throttle counters live in the cache: every test starts with none."""
     from django.core.cache import cache

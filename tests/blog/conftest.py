@@ -36,9 +36,7 @@ class Audience:
 
 
 @pytest.fixture
-def audience(db, settings):
-    # Passwords play no part here; the production hasher would cost seconds per fixture.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def audience(db):
     author = UserFactory()
     alice, bob = UserFactory(), UserFactory()
     no_email = UserFactory(email="")

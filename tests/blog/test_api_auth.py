@@ -14,12 +14,6 @@ User = get_user_model()
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Sign-ins here test the API, not the production hasher's cost."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def register(payload):
     return APIClient().post("/api/auth/register/", payload, format="json")
 

@@ -28,12 +28,6 @@ from tests.factories import TEST_PASSWORD, CommentFactory, NotificationFactory, 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Logins here test the API, not the production hasher's cost."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def published(user):
     return PostFactory(author=user, live=True, title="Published title", body="Published body")

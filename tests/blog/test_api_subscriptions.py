@@ -9,12 +9,6 @@ from tests.factories import SubscriptionFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every factory user hashes a password; the production hasher's cost is not under test here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def follow(client, author_id):
     return client.post("/api/subscriptions/", {"author": author_id}, format="json")
 

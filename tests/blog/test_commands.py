@@ -15,11 +15,6 @@ User = get_user_model()
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run():
     out = StringIO()
     call_command("seed_demo", stdout=out)

@@ -28,12 +28,6 @@ User = get_user_model()
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Hundreds of logins here; the production hasher's cost is not what these tests are about."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 BIG_IDS = [2**63 - 1, 2**63, 2**64, 10**30]
 
 

@@ -10,12 +10,6 @@ from tests.factories import CommentFactory, NotificationFactory, PostFactory, Su
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every factory user hashes a password; the production hasher's cost is not under test here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_a_published_post_needs_published_at(user):
     with pytest.raises(IntegrityError), transaction.atomic():
         Post.objects.create(author=user, title="t", body="b", published=True, published_at=None)

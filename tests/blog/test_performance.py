@@ -26,11 +26,6 @@ POSTS = 105  # more than the largest page
 COMMENTS_PER_POST = 3
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def make_users(count, prefix):
     from django.contrib.auth import get_user_model
 

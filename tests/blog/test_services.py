@@ -21,12 +21,6 @@ User = get_user_model()
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every factory user hashes a password; the production hasher's cost is not under test here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- users -------------------------------------------------------------------------------
 def test_user_register_stores_a_hashed_password(db):
     user = services.user_register(username="writer", password=TEST_PASSWORD, email="w@example.com")
