@@ -25,30 +25,18 @@ control_socket_disable = True
 worker_tmp_dir = "/dev/shm"  # noqa: S108 - tmpfs, not a shared temp file
 
 if settings.LOG_JSON:
-    # gunicorn's own lines (start-up, workers, access) as JSON on stdout too, like the app's:
-    # a log collector parsing JSON lines would otherwise get plain text in between.
+    # gunicorn's own lines (start-up, workers, access) as JSON on stdout too, through the app's
+    # own handler: a log collector parsing JSON lines would otherwise get plain text in between.
+    _stdout = settings.LOGGING["handlers"]["stdout"]
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
-            "request_id": {"()": "config.logging.RequestIdFilter"},
+            **settings.LOGGING["filters"],
             "access_request_id": {"()": "config.logging.AccessRequestIdFilter"},
         },
-        "formatters": {"json": settings.LOGGING["formatters"]["json"]},
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-                "formatter": "json",
-                "filters": ["request_id"],
-            },
-            "access": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-                "formatter": "json",
-                "filters": ["access_request_id"],
-            },
-        },
+        "formatters": settings.LOGGING["formatters"],
+        "handlers": {"stdout": _stdout, "access": {**_stdout, "filters": ["access_request_id"]}},
         "root": {"handlers": ["stdout"], "level": settings.LOG_LEVEL},
         "loggers": {
             "gunicorn.error": {"handlers": ["stdout"], "level": settings.LOG_LEVEL, "propagate": False},
