@@ -181,7 +181,7 @@ SCRIPTS_WORKER = ROOT / "scripts" / "worker"
 
 
 @dataclass(eq=False)
-class WorkerProcess:
+class WorkerProcess(harness.LoggedProcess):
     """scripts/worker in a session of its own: the Celery master and its prefork children."""
 
     process: subprocess.Popen
@@ -189,17 +189,7 @@ class WorkerProcess:
 
     @classmethod
     def start(cls, env: dict[str, str], log_path: Path) -> "WorkerProcess":
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [str(SCRIPTS_WORKER)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        worker = cls(process, log_path)
+        worker = cls(harness.popen_logged([str(SCRIPTS_WORKER)], env=env, log_path=log_path), log_path)
         # An INFO line: it only shows if the worker logs at LOG_LEVEL rather than Celery's default WARNING.
         try:
             wait_until(lambda: worker._ready(), "the worker to log that it is ready", process=worker)
@@ -212,9 +202,6 @@ class WorkerProcess:
         if self.process.poll() is not None:
             raise AssertionError(f"scripts/worker exited with {self.process.returncode}:\n{self.output()[-4000:]}")
         return bool(re.search(r"INFO celery\.apps\.worker .* ready\.", self.output()))
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def successes(self, task_id: str) -> list[int]:
         """Return values of the runs of notify_subscribers[task_id] that succeeded, from the worker's log."""
@@ -229,18 +216,9 @@ class WorkerProcess:
                     children.append(int(stat.parent.name))
         return children
 
-    def kill(self) -> None:
-        """SIGKILL to the master and its children at once: a crashed machine, an OOM kill."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=30)
-        self.kill()
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        """Celery's warm shutdown lets the running task finish first."""
+        return super().stop(sig, timeout)
 
 
 @pytest.fixture

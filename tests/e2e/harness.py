@@ -38,6 +38,8 @@ Pieces, usable on their own:
 - ``live_stack(env, nginx_binary, static_source=...)``: all of the above together, with the
   static files copied in, torn down in reverse order even when the body fails.
 - ``request(method, url, ...)``: one HTTP request that never follows redirects.
+- ``popen_logged(command, env=..., log_path=...)`` and ``LoggedProcess``: any other process
+  (a Celery worker) started and stopped the same way.
 - ``eventually(check)``: polls a log check until it holds (log lines trail the response).
 
 Every process runs in its own session and is stopped (SIGTERM, then SIGKILL of its whole
@@ -147,7 +149,9 @@ def scratch_dir(prefix: str = "e2e-") -> Iterator[Path]:
 
 
 # --- Processes -------------------------------------------------------------------------------
-class _Process:
+class LoggedProcess:
+    """A process in a session of its own, its output in log_path; stopped with its whole group."""
+
     process: subprocess.Popen
     log_path: Path
 
@@ -184,7 +188,9 @@ class _Process:
         self.stop()
 
 
-def _popen(command: list[str], *, env: dict[str, str] | None, log_path: Path, cwd: Path = ROOT) -> subprocess.Popen:
+def popen_logged(
+    command: list[str], *, env: dict[str, str] | None, log_path: Path, cwd: Path = ROOT
+) -> subprocess.Popen:
     with log_path.open("ab") as log:
         return subprocess.Popen(
             command,
@@ -198,7 +204,7 @@ def _popen(command: list[str], *, env: dict[str, str] | None, log_path: Path, cw
 
 
 @dataclass(eq=False)
-class Gunicorn(_Process):
+class Gunicorn(LoggedProcess):
     process: subprocess.Popen
     port: int
     log_path: Path
@@ -214,7 +220,7 @@ class Gunicorn(_Process):
         port = port or free_port()
         env = {**env, "PORT": str(port)}
         log_path = workdir / f"gunicorn-{port}.log"
-        process = _popen([str(SCRIPTS_WEB)], env=env, log_path=log_path)
+        process = popen_logged([str(SCRIPTS_WEB)], env=env, log_path=log_path)
         web = cls(process=process, port=port, log_path=log_path, env=env)
         try:
             wait_for_http(f"{web.url}/health/", timeout=timeout, process=process)
@@ -271,7 +277,7 @@ def nginx_test(binary: str, conf: Path, prefix: Path) -> subprocess.CompletedPro
 
 
 @dataclass(eq=False)
-class Nginx(_Process):
+class Nginx(LoggedProcess):
     process: subprocess.Popen
     binary: str
     conf: Path
@@ -291,7 +297,7 @@ class Nginx(_Process):
     def start(cls, binary: str, conf: Path, prefix: Path, port: int, timeout: float = 15.0) -> "Nginx":
         """nginx in the foreground with a rendered conf (render_nginx_conf) listening on port."""
         log_path = prefix / "logs" / "nginx-stdout.log"
-        process = _popen(_nginx_command(binary, conf, prefix), env=None, log_path=log_path, cwd=prefix)
+        process = popen_logged(_nginx_command(binary, conf, prefix), env=None, log_path=log_path, cwd=prefix)
         nginx = cls(process=process, binary=binary, conf=conf, prefix=prefix, port=port, log_path=log_path)
         deadline = time.monotonic() + timeout
         while not port_open("127.0.0.1", port):

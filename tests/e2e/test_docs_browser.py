@@ -2,15 +2,13 @@
 gunicorn via scripts/web, assets collected and served by whitenoise, and nothing fetched from
 outside the app (no CDN, no fonts, no validator badge)."""
 
-import os
-import signal
 import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests import services
+from tests.e2e import harness
 
 pytestmark = pytest.mark.e2e
 
@@ -39,26 +37,14 @@ def chromium():
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, collected_static):
+    """scripts/web with production settings on a SQLite file, serving the collected assets."""
     tmp = tmp_path_factory.mktemp("docs-app")
-    port = services.free_port()
-    venv_bin = str(Path(services.python()).parent)
-    env = {
-        **os.environ,
-        "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
-        "DEBUG": "false",
-        "SECRET_KEY": "docs-browser-test-only-" + "k" * 40,
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "STATIC_ROOT": str(collected_static),
-        "REDIS_URL": "",
-        "CACHE_URL": "locmemcache://",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        # config/gunicorn.py binds all interfaces; a test server listens on loopback only.
-        "GUNICORN_CMD_ARGS": f"--bind=127.0.0.1:{port}",
-        "LOG_JSON": "false",
-    }
+    env = harness.app_env(
+        f"sqlite:///{tmp / 'db.sqlite3'}",
+        STATIC_ROOT=str(collected_static),
+        ALLOWED_HOSTS="127.0.0.1",
+        WEB_CONCURRENCY="1",
+    )
     subprocess.run(
         [services.python(), "manage.py", "migrate", "--noinput"],
         cwd=services.ROOT,
@@ -67,27 +53,8 @@ def app_url(tmp_path_factory, collected_static):
         capture_output=True,
         timeout=180,
     )
-    log = (tmp / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [str(services.ROOT / "scripts" / "web")],
-        cwd=services.ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        services.wait_for_http(f"{url}/health/", timeout=30, process=process)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    with harness.Gunicorn.start(env, tmp) as web:
+        yield web.url
 
 
 @pytest.fixture(scope="module")
