@@ -4,6 +4,7 @@ import logging
 import smtplib
 
 from celery import shared_task
+from django.conf import settings
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -35,13 +36,16 @@ def notify_subscribers(self, post_id: int) -> int:
 
 
 @shared_task
-def sweep_pending_notifications(grace_seconds: int = 60) -> int:
+def sweep_pending_notifications(grace_seconds: int | None = None) -> int:
     """Re-enqueue published posts whose notifications are still pending (the outbox sweep).
 
-    Posts published within `grace_seconds` are left to their own on-commit enqueue.
+    Posts published within `grace_seconds` (default: the sweep interval, OUTBOX_SWEEP_SECONDS)
+    are left to their own on-commit enqueue.
     """
     from .services import notifications_enqueue
 
+    if grace_seconds is None:
+        grace_seconds = settings.OUTBOX_SWEEP_SECONDS
     cutoff = timezone.now() - timezone.timedelta(seconds=grace_seconds)
     pending = Post.objects.filter(notifications_pending=True, published=True, published_at__lte=cutoff).values_list(
         "pk", flat=True

@@ -364,6 +364,17 @@ def test_the_sweep_enqueues_only_published_pending_posts_past_the_grace_period(
     assert len(task_runs.of(NOTIFY)) == 2
 
 
+def test_the_sweeps_default_grace_is_its_interval(audience, task_runs, settings):
+    """OUTBOX_SWEEP_SECONDS=5: beat sweeps every 5 s and leaves only posts younger than that."""
+    settings.OUTBOX_SWEEP_SECONDS = 5
+    now = timezone.now()
+    older = pending_post(audience.author, published_at=now - timedelta(seconds=8))
+    pending_post(audience.author, published_at=now - timedelta(seconds=2))
+
+    assert sweep_pending_notifications.apply().get() == 1
+    assert [run.args for run in task_runs.of(NOTIFY)] == [(older.id,)]
+
+
 def test_the_token_flush_deletes_expired_refresh_tokens_only(user):
     live = RefreshToken.for_user(user)  # recorded as outstanding, valid for days
     now = timezone.now()

@@ -72,6 +72,7 @@ BAD_VALUES = [
     ("WEB_CONCURRENCY", "0"),
     ("WEB_THREADS", "0"),
     ("CELERY_CONCURRENCY", "-1"),
+    ("OUTBOX_SWEEP_SECONDS", "0"),
     ("PORT", "70000"),
     ("LOG_LEVEL", "verbose"),
     ("SENTRY_TRACES_SAMPLE_RATE", "20"),
