@@ -10,15 +10,11 @@ Each test publishes to and consumes from a queue of its own, so tests running in
 (xdist) never take each other's messages; the queue's keys are deleted afterwards.
 """
 
-import contextlib
 import os
-import re
 import signal
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from celery import signals
@@ -31,7 +27,7 @@ from tests.blog.conftest import NOTIFY, SWEEP
 from tests.blog.helpers import publish
 from tests.e2e import harness
 from tests.factories import PostFactory
-from tests.services import ROOT, free_port, redis_url
+from tests.services import free_port, redis_url
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a worker only sees committed rows
 
@@ -100,7 +96,7 @@ def worker(broker, task_runs):
         yield controller
 
 
-def wait_until(condition, what: str, timeout: float = DEADLINE, process: "WorkerProcess | None" = None):
+def wait_until(condition, what: str, timeout: float = DEADLINE, process: "harness.Worker | None" = None):
     deadline = time.monotonic() + timeout
     while not (result := condition()):
         if time.monotonic() > deadline:
@@ -177,56 +173,12 @@ def test_the_same_message_delivered_twice_notifies_and_emails_once(audience, wor
 
 
 # --- scripts/worker in a subprocess ------------------------------------------------------
-SCRIPTS_WORKER = ROOT / "scripts" / "worker"
-
-
-@dataclass(eq=False)
-class WorkerProcess(harness.LoggedProcess):
-    """scripts/worker in a session of its own: the Celery master and its prefork children."""
-
-    process: subprocess.Popen
-    log_path: Path
-
-    @classmethod
-    def start(cls, env: dict[str, str], log_path: Path) -> "WorkerProcess":
-        worker = cls(harness.popen_logged([str(SCRIPTS_WORKER)], env=env, log_path=log_path), log_path)
-        # An INFO line: it only shows if the worker logs at LOG_LEVEL rather than Celery's default WARNING.
-        try:
-            wait_until(lambda: worker._ready(), "the worker to log that it is ready", process=worker)
-        except AssertionError:
-            worker.stop()
-            raise
-        return worker
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"scripts/worker exited with {self.process.returncode}:\n{self.output()[-4000:]}")
-        return bool(re.search(r"INFO celery\.apps\.worker .* ready\.", self.output()))
-
-    def successes(self, task_id: str) -> list[int]:
-        """Return values of the runs of notify_subscribers[task_id] that succeeded, from the worker's log."""
-        pattern = rf"Task {re.escape(NOTIFY)}\[{task_id}\] succeeded in \S+s: (\d+)"
-        return [int(value) for value in re.findall(pattern, self.output())]
-
-    def children(self) -> list[int]:
-        children = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    children.append(int(stat.parent.name))
-        return children
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
-        """Celery's warm shutdown lets the running task finish first."""
-        return super().stop(sig, timeout)
-
-
 @pytest.fixture
 def start_worker_process(broker, smtp, tmp_path):
     """Start scripts/worker against the test database, this test's queue and the SMTP server."""
-    started: list[WorkerProcess] = []
+    started: list[harness.Worker] = []
 
-    def start(**overrides: str) -> WorkerProcess:
+    def start(**overrides: str) -> harness.Worker:
         env = harness.app_env(
             harness.live_database_url(),
             REDIS_URL=broker.url,
@@ -240,7 +192,10 @@ def start_worker_process(broker, smtp, tmp_path):
             PYTHONUNBUFFERED="1",
             **overrides,
         )
-        worker = WorkerProcess.start(env, tmp_path / f"worker-{len(started)}.log")
+        try:
+            worker = harness.Worker.start(env, tmp_path / f"worker-{len(started)}.log", timeout=DEADLINE)
+        except RuntimeError as exc:
+            raise AssertionError(str(exc)) from None
         started.append(worker)
         return worker
 
@@ -265,13 +220,13 @@ def test_two_workers_delivering_the_same_message_at_once_email_each_subscriber_o
     smtp.wait_held(1, timeout=DEADLINE)
     notify_subscribers.apply_async(args=[post.id], task_id=task_id)
 
-    assert wait_until(lambda: worker.successes(task_id), "the second delivery to finish", process=worker) == [1]
+    assert wait_until(lambda: worker.successes(NOTIFY, task_id), "the second delivery to finish", process=worker) == [1]
     post.refresh_from_db()
     assert post.notifications_pending is True  # the held email is not out yet
     smtp.release()
 
-    wait_until(lambda: len(worker.successes(task_id)) == 2, "the first delivery to finish", process=worker)
-    assert worker.successes(task_id) == [1, 1]
+    wait_until(lambda: len(worker.successes(NOTIFY, task_id)) == 2, "the first delivery to finish", process=worker)
+    assert worker.successes(NOTIFY, task_id) == [1, 1]
     assert_notified_once(post, audience, [received.rcpt_to for received in smtp.received])
 
 

@@ -38,8 +38,11 @@ Pieces, usable on their own:
 - ``live_stack(env, nginx_binary, static_source=...)``: all of the above together, with the
   static files copied in, torn down in reverse order even when the body fails.
 - ``request(method, url, ...)``: one HTTP request that never follows redirects.
+- ``Worker.start(env, log_path)`` / ``Beat.start(env, log_path)``: scripts/worker and
+  scripts/beat, returning once they log that they are ready; ``Worker.successes(task, id)``
+  reads task results off the worker's log, ``Worker.children()`` its prefork children.
 - ``popen_logged(command, env=..., log_path=...)`` and ``LoggedProcess``: any other process
-  (a Celery worker) started and stopped the same way.
+  started and stopped the same way.
 - ``eventually(check)``: polls a log check until it holds (log lines trail the response).
 
 Every process runs in its own session and is stopped (SIGTERM, then SIGKILL of its whole
@@ -232,6 +235,62 @@ class Gunicorn(LoggedProcess):
     def requests(self, prefix: str = "/") -> list[Logged]:
         """Requests gunicorn's access log recorded whose path starts with prefix."""
         return _parse_access(self.output(), prefix)
+
+
+# --- Celery ----------------------------------------------------------------------------------
+@dataclass(eq=False)
+class Celery(LoggedProcess):
+    """scripts/worker or scripts/beat in a session of its own (a worker's master and its prefork
+    children), started with LOG_LEVEL=INFO so that its "ready" line shows."""
+
+    process: subprocess.Popen
+    log_path: Path
+
+    SCRIPT = ""
+    READY = ""
+
+    @classmethod
+    def start(cls, env: dict[str, str], log_path: Path, timeout: float = 60.0):
+        env = {"LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **env}
+        started = cls(popen_logged([str(ROOT / "scripts" / cls.SCRIPT)], env=env, log_path=log_path), log_path)
+        deadline = time.monotonic() + timeout
+        while not re.search(cls.READY, started.output()):
+            if started.process.poll() is not None or time.monotonic() > deadline:
+                started.stop()
+                raise RuntimeError(f"scripts/{cls.SCRIPT} did not come up:\n{started.output()[-4000:]}")
+            time.sleep(0.05)
+        return started
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        """Celery's warm shutdown lets a running task finish first."""
+        return super().stop(sig, timeout)
+
+
+class Worker(Celery):
+    SCRIPT = "worker"
+    READY = r"INFO celery\.apps\.worker .* ready\."
+
+    def successes(self, task_name: str, task_id: str) -> list[int]:
+        """Return values of the runs of task_name[task_id] that succeeded, from the worker's log."""
+        pattern = rf"Task {re.escape(task_name)}\[{re.escape(task_id)}\] succeeded in \S+s: (\d+)"
+        return [int(value) for value in re.findall(pattern, self.output())]
+
+    def received(self, task_name: str) -> list[str]:
+        """Ids of the task_name messages this worker took, in order."""
+        return re.findall(rf"Task {re.escape(task_name)}\[([0-9a-f-]+)\] received", self.output())
+
+    def children(self) -> list[int]:
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    children.append(int(stat.parent.name))
+        return children
+
+
+class Beat(Celery):
+    SCRIPT = "beat"
+    READY = r"INFO celery\.beat .*beat: Starting"
 
 
 # --- nginx -----------------------------------------------------------------------------------
