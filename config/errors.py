@@ -1,6 +1,12 @@
 """JSON bodies for errors raised outside DRF views (unknown URLs, crashes): clients parse JSON."""
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+
+# Seconds a client is asked to wait while the database is unreachable or restarting.
+DATABASE_RETRY_AFTER = 5
 
 
 def not_found(request, exception=None):
@@ -8,6 +14,13 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """500, or 503 with Retry-After when the database is unreachable (a restart, a failover):
+    that is no bug, and a client that retries shortly will succeed. Either way the error is
+    still logged and sent to Sentry (Django does both before calling this)."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response = JsonResponse({"detail": "The database is unavailable, try again shortly."}, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     return JsonResponse({"detail": "Internal server error."}, status=500)
 
 

@@ -1,6 +1,7 @@
 """Test-only URLconf: the app's URLs plus views that fail on purpose."""
 
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.urls import path
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -20,12 +21,19 @@ class CrashView(APIView):
         raise CrashTestError("deliberate failure for the error-reporting test")
 
 
+class DatabaseDownView(APIView):
+    def get(self, request):
+        # What psycopg raises, through Django, when the server refuses or drops the connection.
+        raise OperationalError('connection to server at "db", port 5432 failed: Connection refused')
+
+
 def forbidden(request):
     raise PermissionDenied
 
 
 urlpatterns = [
     path("crash/", CrashView.as_view()),
+    path("database-down/", DatabaseDownView.as_view()),
     path("forbidden/", forbidden),
     *app_urlpatterns,
 ]

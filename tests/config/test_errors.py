@@ -38,3 +38,14 @@ def test_an_unhandled_exception_is_a_json_500_without_details(user):
     response = client.get("/crash/")
     _assert_json(response, 500, "Internal server error.")
     assert b"CrashTestError" not in response.content and b"Traceback" not in response.content
+
+
+@pytest.mark.urls("tests.config.crash_urls")
+def test_an_unreachable_database_is_a_json_503_asking_to_retry(client):
+    """A database outage is not a bug: 503 with Retry-After, and nothing of the error's text
+    (it names the database host)."""
+    client.raise_request_exception = False
+    response = client.get("/database-down/")
+    _assert_json(response, 503, "The database is unavailable, try again shortly.")
+    assert response["Retry-After"] == "5"
+    assert b"5432" not in response.content
