@@ -172,14 +172,16 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
 # --- Celery ------------------------------------------------------------------------------
 # With a host name: a bare "memory://" makes kombu warn on every publish that it has none.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# No result backend: a task's effect is in the database and nobody reads its return value. With
+# one, every publish would also subscribe to the result in Redis, retrying for about 20 s when
+# Redis is down, and a publish during an outage would hang instead of falling back to the outbox.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
 # Without a broker, tasks run in-process so the embedded mode needs no services.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
