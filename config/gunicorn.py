@@ -5,6 +5,8 @@ from config import settings
 bind = f"0.0.0.0:{settings.PORT}"
 workers = settings.WEB_CONCURRENCY
 threads = settings.WEB_THREADS
+# Threaded even with one thread: it stops listening at once on SIGTERM (config/gunicorn_worker.py).
+worker_class = "config.gunicorn_worker.DrainingThreadWorker"
 # Recycle workers now and then so a slow leak cannot grow forever; jitter avoids restarting all at once.
 max_requests = 1000
 max_requests_jitter = 100

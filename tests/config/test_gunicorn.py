@@ -4,6 +4,7 @@ scripts/release migrates, then exits without serving."""
 
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -92,6 +93,50 @@ def test_sigterm_stops_master_and_workers_cleanly_within_the_graceful_timeout(tm
     assert "Handling signal: term" in web.output()
     assert "Shutting down: Master" in web.output()
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def _read_status(sock) -> str:
+    """The status line of the response on sock ("" if the server closed or reset it unanswered)."""
+    try:
+        data = b""
+        while b"\r\n" not in data and (chunk := sock.recv(1024)):
+            data += chunk
+    except ConnectionResetError:
+        return ""
+    return data.split(b"\r\n", 1)[0].decode()
+
+
+def test_sigterm_answers_every_connection_already_queued_and_refuses_new_ones(tmp_path):
+    """A deploy stops gunicorn while clients wait in its queue: each of them gets its answer
+    (the sync worker resets them when its socket closes), and a connection made after the
+    stop is refused, which a proxy retries on another instance (config/gunicorn_worker.py)."""
+    (tmp_path / "static").mkdir()
+    env = support.app_env(WEB_CONCURRENCY="1", WEB_THREADS="1", STATIC_ROOT=str(tmp_path / "static"))
+    web = harness.Gunicorn.start(env, tmp_path)
+    waiting = []
+    try:
+        # The only thread is busy reading a request whose body has not come yet.
+        busy = socket.create_connection(("127.0.0.1", web.port), timeout=30)
+        busy.sendall(b"POST /api/auth/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n")
+        busy.sendall(b"Content-Length: 2\r\nConnection: close\r\n\r\n")
+        for _ in range(10):
+            client = socket.create_connection(("127.0.0.1", web.port), timeout=30)
+            client.sendall(b"GET /health/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            waiting.append(client)
+        web.process.send_signal(signal.SIGTERM)
+        assert _wait_for(lambda: "Handling signal: term" in web.output())
+        busy.sendall(b"{}")
+
+        statuses = [_read_status(client) for client in waiting]
+        assert _read_status(busy) == "HTTP/1.1 400 Bad Request"  # answered: the missing credentials
+        assert statuses == ["HTTP/1.1 200 OK"] * 10
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", web.port), timeout=5).close()
+        assert web.process.wait(timeout=gunicorn_config.graceful_timeout) == 0
+    finally:
+        for client in waiting:
+            client.close()
+        web.kill()
 
 
 # --- scripts/release -------------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""The gunicorn worker scripts/web runs: gunicorn's threaded worker, which stops listening as
+soon as it is told to stop.
+
+A stopping gunicorn worker (SIGTERM to the master: a deploy, a scale-down) finishes the
+requests it holds. gunicorn's own workers keep the listening socket open while they do, and
+the kernel goes on queueing new connections on it; when the socket is finally closed those
+are reset, and a proxy in front answers 502 for every POST among them (nginx retries only
+idempotent requests on another server). This worker takes whatever is already queued and
+closes the socket at once: from then on a connection is refused, which a proxy retries on
+another instance whatever the method, because nothing was sent.
+
+The threaded worker (not the sync one) also takes connections off the queue as soon as they
+arrive, so little waits in the kernel at any time, and it serves nginx's kept-alive upstream
+connections (nginx.conf `keepalive`).
+"""
+
+import errno
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+
+class DrainingThreadWorker(ThreadWorker):
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:  # the graceful stop, not a full connection table
+            self._stop_listening()
+
+    def _stop_listening(self):
+        for listener in self.sockets:
+            while self._take_queued(listener):
+                pass
+            listener.close()
+
+    def _take_queued(self, listener) -> bool:
+        try:
+            client, address = listener.accept()
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                return False
+            if exc.errno == errno.ECONNABORTED:
+                return True
+            raise
+        self.nr_conns += 1
+        client.setblocking(True)
+        self.enqueue_req(TConn(self.cfg, client, address, listener.getsockname()))
+        return True
