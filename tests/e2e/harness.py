@@ -303,18 +303,21 @@ def _replace(text: str, spec: tuple[str, int], new: str) -> str:
 
 
 def render_nginx_conf(
-    *, upstream: str, listen_port: int, srv_root: Path, prefix: Path, source: Path = NGINX_CONF
+    *, upstream: str | list[str], listen_port: int, srv_root: Path, prefix: Path, source: Path = NGINX_CONF
 ) -> Path:
     """A copy of nginx.conf for a local run, in prefix/nginx.conf.
 
-    Only these change: the upstream address (web:8000), the listen address (127.0.0.1 and a
-    free port instead of :80), the static/media root (/srv, holding static/ and media/), and
-    the temp and log directories (under prefix). Every other line is the shipped file's.
+    Only these change: the upstream address (web:8000; several addresses, as nginx resolves
+    `web` to every replica of `docker compose up --scale web=N`), the listen address
+    (127.0.0.1 and a free port instead of :80), the static/media root (/srv, holding static/
+    and media/), and the temp and log directories (under prefix). Every other line is the
+    shipped file's.
     """
     (prefix / "temp").mkdir(parents=True, exist_ok=True)
     (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    upstreams = [upstream] if isinstance(upstream, str) else upstream
     text = source.read_text()
-    text = _replace(text, UPSTREAM_TEXT, f"server {upstream};")
+    text = _replace(text, UPSTREAM_TEXT, " ".join(f"server {address};" for address in upstreams))
     text = _replace(text, LISTEN_TEXT, f"listen 127.0.0.1:{listen_port} default_server;")
     text = _replace(text, ROOT_TEXT, f"root {srv_root};")
     text = _replace(text, TEMP_TEXT, f"{prefix}/temp/")
@@ -386,9 +389,13 @@ class Nginx(LoggedProcess):
 # --- Both together ---------------------------------------------------------------------------
 @dataclass
 class Stack:
-    web: Gunicorn
+    webs: list[Gunicorn]
     nginx: Nginx
     workdir: Path
+
+    @property
+    def web(self) -> Gunicorn:
+        return self.webs[0]
 
     @property
     def static_root(self) -> Path:
@@ -400,8 +407,11 @@ class Stack:
 
 
 @contextlib.contextmanager
-def live_stack(env: dict[str, str], nginx_binary: str, *, static_source: Path | None = None) -> Iterator[Stack]:
-    """gunicorn (scripts/web, env) behind nginx (nginx.conf).
+def live_stack(
+    env: dict[str, str], nginx_binary: str, *, static_source: Path | None = None, replicas: int = 1
+) -> Iterator[Stack]:
+    """gunicorn (scripts/web, env) behind nginx (nginx.conf); with replicas=N, N gunicorns
+    behind the one upstream, as `docker compose up --scale web=N` gives.
 
     The static and media roots are workdir/srv/static and workdir/srv/media; the app runs with
     STATIC_ROOT and MEDIA_ROOT pointing there, as the compose volumes do. static_source, a
@@ -417,14 +427,15 @@ def live_stack(env: dict[str, str], nginx_binary: str, *, static_source: Path | 
         prefix = workdir / "nginx"
         prefix.mkdir()
         with contextlib.ExitStack() as stack:
-            web = stack.enter_context(Gunicorn.start(env, workdir))
+            webs = [stack.enter_context(Gunicorn.start(env, workdir)) for _ in range(replicas)]
             port = free_port()
-            conf = render_nginx_conf(upstream=f"127.0.0.1:{web.port}", listen_port=port, srv_root=srv, prefix=prefix)
+            upstreams = [f"127.0.0.1:{web.port}" for web in webs]
+            conf = render_nginx_conf(upstream=upstreams, listen_port=port, srv_root=srv, prefix=prefix)
             checked = nginx_test(nginx_binary, conf, prefix)
             if checked.returncode != 0:
                 raise RuntimeError(f"nginx -t failed on the rendered nginx.conf:\n{checked.stderr}")
             nginx = stack.enter_context(Nginx.start(nginx_binary, conf, prefix, port))
-            yield Stack(web=web, nginx=nginx, workdir=workdir)
+            yield Stack(webs=webs, nginx=nginx, workdir=workdir)
 
 
 def eventually(check, timeout: float = 10.0):
