@@ -1,5 +1,8 @@
+from datetime import UTC, datetime
+
 from django import forms
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 
@@ -36,6 +39,29 @@ class BooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, converted to UTC before it reaches the query.
+
+    ISO 8601 (and the schema's `format: date-time`) allows UTC offsets up to ±23:59, which
+    PostgreSQL refuses beyond ±15:59 (a DataError, so a 500). And a time near year 1 or 9999
+    can fall outside Python's datetime range once in UTC, which SQLite's adapter hits (an
+    OverflowError). Such a bound lies beyond every post: it becomes the nearest one that exists.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UTCIsoDateTimeField
+
+
 class PostFilter(filters.FilterSet):
     """`?author=<user id>&published=true&created_after=<ISO 8601>&created_before=<ISO 8601>`.
 
@@ -44,10 +70,10 @@ class PostFilter(filters.FilterSet):
 
     author = IdFilter(field_name="author_id", min_value=1, max_value=MAX_ID, help_text="Author's user id.")
     published = BooleanFilter(help_text="true for published posts, false for your drafts.")
-    created_after = filters.IsoDateTimeFilter(
+    created_after = IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )
-    created_before = filters.IsoDateTimeFilter(
+    created_before = IsoDateTimeFilter(
         field_name="created_at", lookup_expr="lte", help_text="Created at or before (ISO 8601)."
     )
 

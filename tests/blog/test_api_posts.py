@@ -5,6 +5,7 @@ Malformed and hostile input lives in test_hostile_input.py; this module covers t
 """
 
 from datetime import UTC, datetime, timedelta
+from datetime import timezone as fixed_offset
 
 import pytest
 from django.test import override_settings
@@ -374,6 +375,31 @@ def test_filter_by_creation_time_honours_the_offset(api_client):
     params = {"created_after": "2024-06-01T14:00:00+02:00", "created_before": "2024-06-01T14:00:00+02:00"}
     assert ids(ok(api_client.get("/api/posts/", params))) == [post.pk]
     assert ok(api_client.get("/api/posts/", {"created_after": "2024-06-01T14:00:01+02:00"}))["count"] == 0
+
+
+@pytest.mark.parametrize("hours,minutes", [(18, 45), (-23, -59), (16, 0)])
+def test_filter_by_creation_time_takes_any_iso_8601_offset(api_client, hours, minutes):
+    # Found by Schemathesis: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows (a 500).
+    post = PostFactory(live=True, created_at=datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
+    offset = fixed_offset(timedelta(hours=hours, minutes=minutes))
+    local = post.created_at.astimezone(offset).isoformat()
+    assert ids(ok(api_client.get("/api/posts/", {"created_after": local, "created_before": local}))) == [post.pk]
+    later = (post.created_at + timedelta(seconds=1)).astimezone(offset).isoformat()
+    assert ok(api_client.get("/api/posts/", {"created_after": later}))["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "params,found",
+    [
+        ({"created_after": "0001-01-01T00:00:00+01:00"}, True),
+        ({"created_before": "0001-01-01T00:00:00+01:00"}, False),
+        ({"created_before": "9999-12-31T23:59:59-01:00"}, True),
+        ({"created_after": "9999-12-31T23:59:59-01:00"}, False),
+    ],
+)
+def test_filter_bounds_outside_the_datetime_range_in_utc_are_no_error(api_client, published, params, found):
+    # The same bug on SQLite: in UTC these fall before year 1 or after 9999 (an OverflowError, a 500).
+    assert ids(ok(api_client.get("/api/posts/", params))) == ([published.pk] if found else [])
 
 
 def test_filters_combine(api_client, user, other_user):
