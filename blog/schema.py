@@ -59,6 +59,11 @@ NOT_FOUND = OpenApiResponse(
     ErrorSerializer,
     description="No such object, or one you may not see (someone else's draft), or a page past the end.",
 )
+TOO_LARGE = OpenApiResponse(
+    ErrorSerializer,
+    description="The body is over 1 MiB: refused by nginx in front of the app (nginx.conf), before the app "
+    "reads it. The app on its own answers such a body with a 400.",
+)
 THROTTLED = OpenApiResponse(
     ErrorSerializer, description="Too many requests; the `Retry-After` header says how many seconds to wait."
 )
@@ -88,9 +93,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _error_responses(self):
         errors = {}
-        if (self.method in WRITE_METHODS and self.get_request_serializer() is not None) or (
-            self._is_list_view() and self.get_filter_backends()
-        ):
+        has_body = self.method in WRITE_METHODS and self.get_request_serializer() is not None
+        if has_body or (self._is_list_view() and self.get_filter_backends()):
             errors["400"] = BAD_REQUEST
         if self.view.get_authenticators():
             # Even public reads answer 401 to an invalid or expired token.
@@ -99,6 +103,8 @@ class AutoSchema(SpectacularAutoSchema):
             errors["403"] = FORBIDDEN
         if "{" in self.path or (self._is_list_view() and self._get_paginator()):
             errors["404"] = NOT_FOUND
+        if has_body:
+            errors["413"] = TOO_LARGE
         # Declared whether or not THROTTLE_ENABLED is set, so the contract is the same everywhere.
         errors["429"] = THROTTLED
         return errors

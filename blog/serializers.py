@@ -91,6 +91,10 @@ class RegisterSerializer(serializers.Serializer):
 class UserSerializer(serializers.ModelSerializer):
     """The requesting user's own account: the only place an email is shown."""
 
+    # Optional at registration: an empty string for an account without one, which the schema
+    # must allow (a bare `format: email` refuses "").
+    email = serializers.EmailField(read_only=True, allow_blank=True, max_length=254, label="Email address")
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "date_joined"]
