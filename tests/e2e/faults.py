@@ -7,8 +7,8 @@
 """
 
 import contextlib
+import signal
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -18,9 +18,10 @@ from tests.services import free_port, port_open
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:port to target. ``cut()`` closes the listener and every connection
-    through it, so clients see their connections drop and new ones refused; ``restore()``
-    listens again on the same port."""
+    """Forwards 127.0.0.1:port to target. ``cut()`` drops every connection through it and
+    refuses new ones (the server's host is up, its port closed); ``cut(silent=True)`` drops
+    them too but then accepts new ones and never answers (a host that is gone: no reply at
+    all). ``restore()`` forwards again, on the same port."""
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
@@ -29,9 +30,18 @@ class TcpProxy:
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self.connections = 0  # accepted since start: a test can check the traffic went through
+        self._silent = False
+        self._held: set[socket.socket] = set()  # accepted while silent
         self.restore()
 
     def restore(self) -> None:
+        self._silent = False
+        with self._lock:
+            held, self._held = self._held, set()
+        for sock in held:
+            _close(sock)
+        if self._listener is not None:
+            return
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -39,16 +49,16 @@ class TcpProxy:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
-    def cut(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            _close(listener)
+    def cut(self, silent: bool = False) -> None:
+        self._silent = silent
+        if not silent:
+            listener, self._listener = self._listener, None
+            if listener is not None:
+                _close(listener)
         with self._lock:
             doomed, self._sockets = self._sockets, set()
         for sock in doomed:
             _close(sock)
-
-    close = cut
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -56,6 +66,10 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
+            if self._silent:
+                with self._lock:
+                    self._held.add(client)  # open, never answered
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)
@@ -88,6 +102,8 @@ class TcpProxy:
         return self
 
     def __exit__(self, *exc_info):
+        self.cut()
+        self.restore()  # closes what silence held
         self.cut()
 
 
@@ -125,14 +141,7 @@ class RedisServer(harness.LoggedProcess):
             time.sleep(0.05)
         return self
 
-    def stop(self, sig: int = 15, timeout: float = 10.0) -> int | None:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
         if self.process is None:
             return None
         return super().stop(sig, timeout)
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-
-def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, **kwargs)

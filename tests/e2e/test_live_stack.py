@@ -8,6 +8,8 @@ the check that nothing was lost:
 - Redis is down while a post is published;
 - the database is unreachable, then back;
 - gunicorn is reloaded (SIGHUP), and one of the two is stopped (SIGTERM), under load.
+Last, a bounded load: 64 clients for 30 s through nginx on reads and writes, with no 5xx and
+the database holding exactly the posts that were answered 201.
 
 The faults touch only this module's own processes: its Redis on a port of its own, and a TCP
 proxy in front of the machine's Postgres that it cuts (tests/e2e/faults.py).
@@ -33,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.m
 NOTIFY = "blog.tasks.notify_subscribers"
 DEADLINE = 60.0  # seconds: generous for a loaded 2-core machine, never reached when things work
 SWEEP_SECONDS = 2  # OUTBOX_SWEEP_SECONDS: beat sweeps the outbox every 2 s instead of every minute
+LOAD_CLIENTS, LOAD_SECONDS = 64, 30
 VISIBILITY_SECONDS = 5  # CELERY_VISIBILITY_TIMEOUT: a dead worker's task comes back after 5 s
 # A request that must fail fast during an outage: above DB_CONNECT_TIMEOUT (5 s) and the
 # broker's connect timeout (2 s), far below a hang.
@@ -241,7 +244,9 @@ def test_a_post_published_while_redis_is_down_notifies_once_redis_is_back(live):
     live.redis.stop()
     try:
         # The enqueue gives up within seconds (the client's timeout would fail the test).
+        started = time.monotonic()
         published = call(live.url, "POST", f"/api/posts/{post_id}/publish/", user=author, timeout=FAIL_FAST)
+        print(f"publish answered {published.status} in {time.monotonic() - started:.3f}s")  # for `pytest -s`
         ready = call(live.url, "GET", "/ready/", timeout=FAIL_FAST)
         reads = call(live.url, "GET", "/api/posts/", user=reader, timeout=FAIL_FAST)  # throttles on a dead Redis
         pending = Post.objects.get(pk=post_id).notifications_pending
@@ -259,15 +264,20 @@ def test_a_post_published_while_redis_is_down_notifies_once_redis_is_back(live):
     assert call(live.url, "GET", "/ready/").status == 200
 
 
-def test_the_database_going_away_fails_readiness_fast_and_the_app_recovers_by_itself(live):
+@pytest.mark.parametrize("silent", [False, True], ids=["port-closed", "host-gone"])
+def test_the_database_going_away_fails_readiness_fast_and_the_app_recovers_by_itself(live, silent):
+    """Port closed: connections are refused at once. Host gone: nothing answers at all, and
+    DB_CONNECT_TIMEOUT (5 s) is what keeps each request from hanging."""
     author, _ = an_author_and_a_reader(live)
     before = write_post(live, author, "Before the outage")
     masters = [web.process.pid for web in live.stack.webs]
 
-    live.database.cut()
+    live.database.cut(silent=silent)
     try:
         # Each answers within seconds (the client's timeout would fail the test): no hanging.
+        started = time.monotonic()
         ready = call(live.url, "GET", "/ready/", timeout=FAIL_FAST)
+        print(f"/ready/ answered {ready.status} in {time.monotonic() - started:.3f}s")  # for `pytest -s`
         health = call(live.url, "GET", "/health/", timeout=FAIL_FAST)
         during = call(live.url, "GET", "/api/posts/", user=author, timeout=FAIL_FAST)
         body = {"title": "Lost?", "body": "No."}
@@ -308,6 +318,7 @@ def test_a_gunicorn_reload_under_load_fails_no_request(live):
         answered = len(running.outcomes)
         running.wait_for(answered + 40)
     outcomes = running.outcomes
+    print("SIGHUP:", load.summary(outcomes, running.seconds))  # for `pytest -s`
 
     assert "Handling signal: hup" in web.output()
     _assert_nothing_lost(outcomes, author)
@@ -325,6 +336,7 @@ def test_a_gunicorn_stopped_under_load_fails_no_request(live):
         answered = len(running.outcomes)
         running.wait_for(answered + 40)
     outcomes = running.outcomes
+    print("SIGTERM:", load.summary(outcomes, running.seconds))  # for `pytest -s`
 
     assert code == 0, stopping.output()[-3000:]
     assert "Handling signal: term" in stopping.output()
@@ -332,3 +344,21 @@ def test_a_gunicorn_stopped_under_load_fails_no_request(live):
     assert stopping.requests("/api/posts/") and other.requests("/api/posts/")  # both served the load
     # The replica comes back on its address for whatever runs next.
     live.stack.webs[0] = harness.Gunicorn.start(stopping.env, live.stack.workdir, port=stopping.port)
+
+
+# --- Load ----------------------------------------------------------------------------------------
+def test_a_bounded_load_on_reads_and_writes_gets_no_5xx_and_loses_no_write(live):
+    """64 clients for 30 s through nginx, cycling list, detail and create (tests/e2e/load.py):
+    every response is a 200 or 201, none fails, and the posts in the database are exactly
+    those whose create was answered 201."""
+    author = sign_up(live.stack.web.url, "loader")
+    detail = write_post(live, author, "Read under load")
+    with load.Load(live.url, author.access, tag="load", threads=LOAD_CLIENTS, detail=detail) as running:
+        time.sleep(LOAD_SECONDS)
+    outcomes = running.stop()
+    print("load:", load.summary(outcomes, running.seconds))  # the figures, for `pytest -s`
+
+    assert {outcome.status for outcome in outcomes} == {200, 201}, load.failures(outcomes)[:5]
+    created = [outcome.created_id for outcome in outcomes if outcome.status == 201]
+    stored = set(Post.objects.filter(author_id=author.id).values_list("pk", flat=True))
+    assert stored == {detail, *created} and len(set(created)) == len(created)
