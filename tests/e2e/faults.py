@@ -10,7 +10,6 @@ import contextlib
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 
 from tests.e2e import harness
@@ -133,12 +132,7 @@ class RedisServer(harness.LoggedProcess):
         command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
         command += ["--dir", str(self.workdir)]
         self.process = harness.popen_logged(command, env=None, log_path=self.log_path, cwd=self.workdir)
-        deadline = time.monotonic() + timeout
-        while not port_open("127.0.0.1", self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start:\n{self.output()[-2000:]}")
-            time.sleep(0.05)
+        self.wait_started(lambda: port_open("127.0.0.1", self.port), "redis-server", timeout)
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:

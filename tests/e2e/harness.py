@@ -184,6 +184,16 @@ class LoggedProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def wait_started(self, ready, what: str, timeout: float) -> None:
+        """Poll ready() until it holds; if the process exits or time runs out first, stop it
+        and raise RuntimeError with what it printed."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{what} did not start:\n{self.output()[-4000:]}")
+            time.sleep(0.05)
+
     def __enter__(self):
         return self
 
@@ -253,12 +263,7 @@ class Celery(LoggedProcess):
     def start(cls, env: dict[str, str], log_path: Path, timeout: float = 60.0):
         env = {"LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **env}
         started = cls(popen_logged([str(ROOT / "scripts" / cls.SCRIPT)], env=env, log_path=log_path), log_path)
-        deadline = time.monotonic() + timeout
-        while not re.search(cls.READY, started.output()):
-            if started.process.poll() is not None or time.monotonic() > deadline:
-                started.stop()
-                raise RuntimeError(f"scripts/{cls.SCRIPT} did not come up:\n{started.output()[-4000:]}")
-            time.sleep(0.05)
+        started.wait_started(lambda: re.search(cls.READY, started.output()), f"scripts/{cls.SCRIPT}", timeout)
         return started
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
@@ -361,12 +366,10 @@ class Nginx(LoggedProcess):
         log_path = prefix / "logs" / "nginx-stdout.log"
         process = popen_logged(_nginx_command(binary, conf, prefix), env=None, log_path=log_path, cwd=prefix)
         nginx = cls(process=process, binary=binary, conf=conf, prefix=prefix, port=port, log_path=log_path)
-        deadline = time.monotonic() + timeout
-        while not port_open("127.0.0.1", port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                nginx.stop()
-                raise RuntimeError(f"nginx did not start:\n{nginx.output()}{nginx.error_log()}")
-            time.sleep(0.05)
+        try:
+            nginx.wait_started(lambda: port_open("127.0.0.1", port), "nginx", timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}{nginx.error_log()}") from None
         return nginx
 
     def stop(self, sig: int = signal.SIGQUIT, timeout: float = 10.0) -> int | None:
