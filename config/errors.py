@@ -2,6 +2,8 @@
 
 import sys
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
@@ -25,6 +27,11 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        # What nginx answers in front (nginx.conf client_max_body_size), so both agree.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        size = f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit} bytes"
+        return JsonResponse({"detail": f"Request body too large (at most {size})."}, status=413)
     return JsonResponse({"detail": "Bad request."}, status=400)
 
 
