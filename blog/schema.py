@@ -61,8 +61,13 @@ NOT_FOUND = OpenApiResponse(
 )
 TOO_LARGE = OpenApiResponse(
     ErrorSerializer,
-    description="The body is over 1 MiB: refused by nginx in front of the app (nginx.conf), before the app "
-    "reads it. The app on its own answers such a body with a 400.",
+    description="The body is over 1 MiB: refused by nginx in front of the app (nginx.conf) before the app "
+    "reads it, or by the app itself (DATA_UPLOAD_MAX_MEMORY_SIZE).",
+)
+URI_TOO_LONG = OpenApiResponse(
+    ErrorSerializer,
+    description="The request line (path and query string) is over 8 KiB: refused by nginx or gunicorn before "
+    "the app sees it.",
 )
 THROTTLED = OpenApiResponse(
     ErrorSerializer, description="Too many requests; the `Retry-After` header says how many seconds to wait."
@@ -105,6 +110,7 @@ class AutoSchema(SpectacularAutoSchema):
             errors["404"] = NOT_FOUND
         if has_body:
             errors["413"] = TOO_LARGE
+        errors["414"] = URI_TOO_LONG
         # Declared whether or not THROTTLE_ENABLED is set, so the contract is the same everywhere.
         errors["429"] = THROTTLED
         return errors

@@ -11,6 +11,9 @@ worker_class = "config.gunicorn_worker.DrainingThreadWorker"
 max_requests = 1000
 max_requests_jitter = 100
 timeout = settings.WEB_TIMEOUT
+# gunicorn's largest: the same 8 KiB as nginx's request line (large_client_header_buffers), so
+# a long query string nginx passes on is not refused behind it.
+limit_request_line = 8190
 graceful_timeout = 30
 keepalive = 5
 forwarded_allow_ips = settings.FORWARDED_ALLOW_IPS

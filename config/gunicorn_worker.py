@@ -1,5 +1,5 @@
 """The gunicorn worker scripts/web runs: gunicorn's threaded worker, which stops listening as
-soon as it is told to stop.
+soon as it is told to stop, and answers the errors gunicorn raises itself in JSON.
 
 A stopping gunicorn worker (SIGTERM to the master: a deploy, a scale-down) finishes the
 requests it holds. gunicorn's own workers keep the listening socket open while they do, and
@@ -12,14 +12,37 @@ another instance whatever the method, because nothing was sent.
 The threaded worker (not the sync one) also takes connections off the queue as soon as they
 arrive, so little waits in the kernel at any time, and it serves nginx's kept-alive upstream
 connections (nginx.conf `keepalive`).
+
+Requests gunicorn refuses before Django sees them (a request line over 8190 bytes, too many or
+too large headers, a malformed request) get gunicorn's HTML error page otherwise; API clients
+parse every error body as JSON.
 """
 
 import errno
+import json
 
+from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 
+def write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's util.write_error, with a JSON body. The message is left out: it echoes the
+    client's request, which an error body should not reflect."""
+    body = json.dumps({"detail": f"{reason}."}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 class DrainingThreadWorker(ThreadWorker):
+    def init_process(self):
+        # gunicorn's workers write their own errors through util.write_error: replaced in this
+        # worker process only (init_process runs after the fork).
+        util.write_error = write_json_error
+        super().init_process()
+
     def set_accept_enabled(self, enabled):
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive:  # the graceful stop, not a full connection table

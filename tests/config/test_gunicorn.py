@@ -78,6 +78,28 @@ def test_requests_are_logged_as_access_lines(web):
     assert re.search(rf'"GET /api/ HTTP/1.1" 200 \d+ \d+ms rid={request_id}', web.output())
 
 
+@pytest.mark.parametrize(
+    ("headers", "query", "status", "detail"),
+    [
+        ({}, "x" * 9000, 414, "URI Too Long."),  # a request line over 8190 bytes
+        ({"X-Padding": "x" * 9000}, "", 431, "Request Header Fields Too Large."),  # a header over 8190 bytes
+    ],
+    ids=["request-line", "header"],
+)
+def test_what_gunicorn_refuses_itself_is_answered_in_json(web, headers, query, status, detail):
+    """Refused before Django sees it, still answered like every other API error, and nothing
+    of the request echoed back."""
+    response = harness.request("GET", f"{web.url}/api/posts/?search={query}", headers=headers)
+    assert response.status == status
+    assert response.header("Content-Type") == "application/json"
+    assert response.json() == {"detail": detail}
+
+
+def test_a_long_query_string_that_nginx_passes_on_reaches_the_app(web):
+    response = harness.request("GET", f"{web.url}/api/?search={'x' * 6000}")
+    assert response.status == 200 and "posts" in response.json()
+
+
 def test_sigterm_stops_master_and_workers_cleanly_within_the_graceful_timeout(tmp_path):
     (tmp_path / "static").mkdir()
     env = support.app_env(WEB_CONCURRENCY="2", STATIC_ROOT=str(tmp_path / "static"))

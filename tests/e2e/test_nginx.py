@@ -8,10 +8,13 @@ import re
 import time
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from tests import services
 from tests.e2e import harness
 from tests.factories import PostFactory, UserFactory
+
+User = get_user_model()
 
 # django_db: pytest-django sets up the test database only for tests that ask for one; the
 # rows the live processes read are committed by the module's own fixture.
@@ -36,6 +39,7 @@ def posts(django_db_setup, django_db_blocker):
     yield created
     with django_db_blocker.unblock():
         author.delete()
+        User.objects.filter(username="uploader").delete()  # registered by a test, through the API
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +180,24 @@ def test_media_files_come_from_nginx_with_cache_headers(stack):
     assert stack.web.requests("/media/") == []
 
 
+@pytest.mark.parametrize(
+    ("headers", "query", "status", "detail"),
+    [
+        ({}, "x" * 9000, 414, "URI Too Long."),  # a request line over large_client_header_buffers (8k)
+        ({"X-Padding": "x" * 9000}, "", 431, "Request Header Fields Too Large."),
+    ],
+    ids=["request-line", "header"],
+)
+def test_what_nginx_refuses_itself_is_answered_in_json(stack, headers, query, status, detail):
+    response = _get(stack, f"/api/posts/?search={query}&refused=1", headers)
+    assert response.status == status
+    assert response.header("Content-Type") == "application/json"
+    assert response.json() == {"detail": detail}
+    assert stack.web.requests("/api/posts/?search=") == [] or all(
+        "refused=1" not in logged.path for logged in stack.web.requests("/api/posts/?search=")
+    )
+
+
 def test_an_oversized_body_is_refused_by_nginx_with_a_json_413(stack):
     before = len(stack.web.requests("/api/posts/?size="))
     too_big = b'{"title": "x", "body": "' + b"a" * ONE_MIB + b'"}'
@@ -190,20 +212,27 @@ def test_an_oversized_body_is_refused_by_nginx_with_a_json_413(stack):
     assert response.json() == {"detail": "Request body too large (at most 1 MiB)."}
     assert len(stack.web.requests("/api/posts/?size=")) == before, "the oversized body reached gunicorn"
 
-    # Just under the limit the request reaches the app (401: no credentials), so the limit is not lower.
+    # Just under the limit the request reaches the app, which reads and judges it (a post body is
+    # at most 100,000 characters), so the limit is not lower. Signed in: the app reads the whole
+    # body first (an early 401 would race nginx still sending it).
+    credentials = {"username": "uploader", "password": "a long enough passphrase"}
+    register = harness.request("POST", stack.web.url + "/api/auth/register/", headers=HTTPS, json_body=credentials)
+    assert register.status == 201, register.body
+    token = harness.request("POST", stack.web.url + "/api/auth/token/", headers=HTTPS, json_body=credentials)
     fits = b'{"title": "x", "body": "' + b"a" * (ONE_MIB - 1024) + b'"}'
     response = harness.request(
         "POST",
         stack.nginx.url + "/api/posts/?size=fits",
-        headers={**HTTPS, "Content-Type": "application/json"},
+        headers={**HTTPS, "Content-Type": "application/json", "Authorization": f"Bearer {token.json()['access']}"},
         body=fits,
     )
-    assert response.status == 401
-    assert response.header("WWW-Authenticate", "").startswith("Bearer")
-    assert harness.eventually(lambda: [line.status for line in stack.web.requests("/api/posts/?size=fits")] == [401])
+    assert response.status == 400, response.body[:300]
+    assert response.json() == {"body": ["Ensure this field has no more than 100000 characters."]}
+    assert harness.eventually(lambda: [line.status for line in stack.web.requests("/api/posts/?size=fits")] == [400])
 
 
 def test_the_auth_endpoints_are_rate_limited_by_nginx_with_a_json_429(stack):
+    before = len(stack.web.requests("/api/auth/token/"))  # other tests sign in at gunicorn directly
     started = time.monotonic()
     answers = [
         harness.request(
@@ -224,6 +253,6 @@ def test_the_auth_endpoints_are_rate_limited_by_nginx_with_a_json_429(stack):
     assert refused.header("Retry-After") == "60"
     # The refused ones never reached gunicorn; other paths are not limited.
     assert harness.eventually(
-        lambda: [line.status for line in stack.web.requests("/api/auth/token/")] == [401] * passed
+        lambda: [line.status for line in stack.web.requests("/api/auth/token/")[before:]] == [401] * passed
     )
     assert _get(stack, "/api/posts/").status == 200
