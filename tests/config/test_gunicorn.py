@@ -2,6 +2,7 @@
 WEB_CONCURRENCY workers on 0.0.0.0:$PORT, logs access lines, stops cleanly on SIGTERM; and
 scripts/release migrates, then exits without serving."""
 
+import json
 import re
 import signal
 import socket
@@ -15,6 +16,7 @@ import pytest
 from django.db import connection
 
 from config import gunicorn as gunicorn_config
+from config import gunicorn_worker
 from tests import services
 from tests.config import support
 from tests.e2e import harness
@@ -201,3 +203,17 @@ def test_release_migrates_then_exits_without_serving(empty_database):
     assert tables.returncode == 0, tables.stderr
     for table in ("blog_post", "blog_comment", "auth_user", "django_migrations"):
         assert f"'{table}'" in tables.stdout
+
+
+def test_gunicorns_error_page_is_json_and_never_echoes_the_request():
+    """config/gunicorn_worker.write_json_error, on a real socket: gunicorn passes it a message
+    quoting the client's input, which must not be reflected back."""
+    server, client = socket.socketpair()
+    with server, client:
+        gunicorn_worker.write_json_error(server, 400, "Bad Request", "Invalid header '<script>alert(1)</script>'")
+        server.shutdown(socket.SHUT_WR)
+        raw = b"".join(iter(lambda: client.recv(4096), b""))
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
+    assert b"Content-Type: application/json" in head and f"Content-Length: {len(body)}".encode() in head
+    assert json.loads(body) == {"detail": "Bad Request."}
