@@ -110,6 +110,8 @@ MIDDLEWARE = [
     # which platform health checkers (plain HTTP, internal host names) would otherwise fail.
     "config.health.HealthCheckMiddleware",
     "config.logging.RequestIdMiddleware",
+    # Before anything that can answer early (the HTTPS redirect, authentication): see the module.
+    "config.middleware.ReadWholeBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
