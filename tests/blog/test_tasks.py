@@ -6,7 +6,6 @@ when their enqueue was lost, and scheduled by beat.
 The same tasks through a real Redis broker and real workers: tests/blog/test_tasks_broker.py.
 """
 
-import contextlib
 import os
 import re
 import signal
@@ -14,7 +13,6 @@ import smtplib
 import ssl
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
 
@@ -436,27 +434,13 @@ def test_scripts_beat_loads_the_schedule_and_logs_at_log_level(tmp_path):
         CELERY_BEAT_SCHEDULE_FILENAME=str(schedule_file),
     )
     log_path = tmp_path / "beat.log"
-    with log_path.open("wb") as log:
-        beat = subprocess.Popen(
-            [str(ROOT / "scripts" / "beat")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    # Started once it logs "beat: Starting" at INFO.
+    with harness.Beat.start(env, log_path, timeout=60) as beat:
+        harness.wait_until(
+            lambda: "blog.tasks.flush_expired_tokens" in beat.output(), "beat to list its schedule", logs=(beat,)
         )
-    try:
-        deadline = time.monotonic() + 60
-        while "blog.tasks.flush_expired_tokens" not in log_path.read_text():
-            assert beat.poll() is None, log_path.read_text()[-4000:]
-            assert time.monotonic() < deadline, f"beat never listed its schedule:\n{log_path.read_text()[-4000:]}"
-            time.sleep(0.1)
-        beat.send_signal(signal.SIGTERM)
-        assert beat.wait(timeout=30) == 0
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(beat.pid, signal.SIGKILL)
-        beat.wait(timeout=10)
+        # SIGTERM, then SIGKILL (exit -9) if beat is still running 30 s later.
+        assert beat.stop(signal.SIGTERM, timeout=30) == 0
 
     output = log_path.read_text()
     assert re.search(r"INFO celery\.beat .*beat: Starting", output), output[-4000:]

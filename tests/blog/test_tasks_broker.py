@@ -96,16 +96,6 @@ def worker(broker, task_runs):
         yield controller
 
 
-def wait_until(condition, what: str, timeout: float = DEADLINE, process: "harness.Worker | None" = None):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            detail = f"\n--- worker output ---\n{process.output()[-4000:]}" if process else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
-        time.sleep(0.05)
-    return result
-
-
 def assert_notified_once(post, audience, emailed_to: list[tuple[str, ...]]) -> None:
     """One notification per subscriber, one email per subscriber with an address, the outbox drained."""
     recipients = sorted(Notification.objects.filter(post=post).values_list("recipient_id", flat=True))
@@ -220,12 +210,19 @@ def test_two_workers_delivering_the_same_message_at_once_email_each_subscriber_o
     smtp.wait_held(1, timeout=DEADLINE)
     notify_subscribers.apply_async(args=[post.id], task_id=task_id)
 
-    assert wait_until(lambda: worker.successes(NOTIFY, task_id), "the second delivery to finish", process=worker) == [1]
+    assert harness.wait_until(
+        lambda: worker.successes(NOTIFY, task_id), "the second delivery to finish", timeout=DEADLINE, logs=(worker,)
+    ) == [1]
     post.refresh_from_db()
     assert post.notifications_pending is True  # the held email is not out yet
     smtp.release()
 
-    wait_until(lambda: len(worker.successes(NOTIFY, task_id)) == 2, "the first delivery to finish", process=worker)
+    harness.wait_until(
+        lambda: len(worker.successes(NOTIFY, task_id)) == 2,
+        "the first delivery to finish",
+        timeout=DEADLINE,
+        logs=(worker,),
+    )
     assert worker.successes(NOTIFY, task_id) == [1, 1]
     assert_notified_once(post, audience, [received.rcpt_to for received in smtp.received])
 
@@ -245,7 +242,12 @@ def test_a_worker_process_killed_mid_task_has_its_message_delivered_again(audien
     os.kill(child, signal.SIGKILL)
     smtp.release()
 
-    wait_until(lambda: not Post.objects.get(pk=post.pk).notifications_pending, "the redelivery", process=worker)
+    harness.wait_until(
+        lambda: not Post.objects.get(pk=post.pk).notifications_pending,
+        "the redelivery",
+        timeout=DEADLINE,
+        logs=(worker,),
+    )
     assert "WorkerLostError" in worker.output()
     assert_notified_once(post, audience, [received.rcpt_to for received in smtp.received])
 
@@ -271,5 +273,10 @@ def test_a_message_whose_worker_died_is_delivered_by_the_next_worker(audience, s
 
     second = start_worker_process(CELERY_CONCURRENCY="1", CELERY_VISIBILITY_TIMEOUT=str(visibility_timeout))
 
-    wait_until(lambda: not Post.objects.get(pk=post.pk).notifications_pending, "the redelivery", process=second)
+    harness.wait_until(
+        lambda: not Post.objects.get(pk=post.pk).notifications_pending,
+        "the redelivery",
+        timeout=DEADLINE,
+        logs=(second,),
+    )
     assert_notified_once(post, audience, [received.rcpt_to for received in smtp.received])

@@ -17,6 +17,7 @@ import urllib.parse
 
 import pytest
 
+from tests.e2e import harness
 from tests.services import ROOT, empty_redis_database, free_port, postgres_url, wait_for_http
 
 pytestmark = pytest.mark.e2e
@@ -111,15 +112,11 @@ def test_honcho_runs_web_worker_and_beat_from_the_procfile_and_stops_them_cleanl
     assert release.returncode == 0, release.stdout + release.stderr
 
     log_path = tmp_path / "honcho.log"
-    with log_path.open("w") as log:
-        honcho = subprocess.Popen(
-            [*HONCHO, "--procfile", "Procfile", "--app-root", str(ROOT), "start", "web", "worker", "beat"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    honcho = harness.popen_logged(
+        [*HONCHO, "--procfile", "Procfile", "--app-root", str(ROOT), "start", "web", "worker", "beat"],
+        env=env,
+        log_path=log_path,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health/", timeout=60, process=honcho)
         wait_for_http(f"http://127.0.0.1:{port}/ready/", timeout=30, process=honcho)

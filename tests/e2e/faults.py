@@ -28,7 +28,6 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
-        self.connections = 0  # accepted since start: a test can check the traffic went through
         self._silent = False
         self._held: set[socket.socket] = set()  # accepted while silent
         self.restore()
@@ -81,7 +80,6 @@ class TcpProxy:
                     _close(upstream)
                     return
                 self._sockets |= {client, upstream}
-                self.connections += 1
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 

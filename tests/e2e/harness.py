@@ -43,7 +43,8 @@ Pieces, usable on their own:
   reads task results off the worker's log, ``Worker.children()`` its prefork children.
 - ``popen_logged(command, env=..., log_path=...)`` and ``LoggedProcess``: any other process
   started and stopped the same way.
-- ``eventually(check)``: polls a log check until it holds (log lines trail the response).
+- ``eventually(check)``: polls a log check until it holds (log lines trail the response);
+  ``wait_until(condition, what, logs=...)`` fails the test instead, with the processes' output.
 
 Every process runs in its own session and is stopped (SIGTERM, then SIGKILL of its whole
 process group) on exit; nothing binds anything but 127.0.0.1.
@@ -439,6 +440,18 @@ def live_stack(
                 raise RuntimeError(f"nginx -t failed on the rendered nginx.conf:\n{checked.stderr}")
             nginx = stack.enter_context(Nginx.start(nginx_binary, conf, prefix, port))
             yield Stack(webs=webs, nginx=nginx, workdir=workdir)
+
+
+def wait_until(condition, what: str, timeout: float = 60.0, logs: tuple[LoggedProcess, ...] = ()):
+    """condition()'s first truthy result; an AssertionError naming `what`, with the tail of each
+    process's output in `logs`, if it is still false after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            detail = "".join(f"\n--- {process.log_path.name} ---\n{process.output()[-3000:]}" for process in logs)
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
+        time.sleep(0.05)
+    return result
 
 
 def eventually(check, timeout: float = 10.0):

@@ -158,16 +158,6 @@ def write_post(live: Live, author: User, title: str) -> int:
     return call(live.url, "POST", "/api/posts/", user=author, json_body=body, expect=201).json()["id"]
 
 
-def wait_until(condition, what: str, timeout: float = DEADLINE, logs: tuple = ()):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            detail = "".join(f"\n--- {process.log_path.name} ---\n{process.output()[-3000:]}" for process in logs)
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
-        time.sleep(0.1)
-    return result
-
-
 def emails_to(live: Live, address: str) -> int:
     return sum(received.rcpt_to == (address,) for received in live.smtp.received)
 
@@ -175,7 +165,9 @@ def emails_to(live: Live, address: str) -> int:
 def assert_notified_exactly_once(live: Live, post_id: int, reader: User) -> None:
     """One notification row, one email, and the post out of the outbox."""
     processes = (live.worker, live.beat)
-    wait_until(lambda: not Post.objects.get(pk=post_id).notifications_pending, "the outbox to drain", logs=processes)
+    harness.wait_until(
+        lambda: not Post.objects.get(pk=post_id).notifications_pending, "the outbox to drain", logs=processes
+    )
     assert list(Notification.objects.filter(post_id=post_id).values_list("recipient_id", flat=True)) == [reader.id]
     assert emails_to(live, reader.email) == 1
     listed = call(live.url, "GET", "/api/notifications/", user=reader, expect=200).json()["results"]
@@ -194,7 +186,7 @@ def test_a_reader_and_an_author_use_the_api_through_the_whole_stack(live):
     assert published["published"] is True
 
     # The worker took the task from Redis, wrote the notification and sent the email.
-    wait_until(lambda: emails_to(live, reader.email), "the worker to email the reader", logs=(live.worker,))
+    harness.wait_until(lambda: emails_to(live, reader.email), "the worker to email the reader", logs=(live.worker,))
     [email] = [received.message for received in live.smtp.received if received.rcpt_to == (reader.email,)]
     assert "Live from the stack" in email["Subject"]
     assert_notified_exactly_once(live, post_id, reader)
@@ -233,7 +225,7 @@ def test_a_worker_killed_mid_notification_has_the_task_delivered_again_exactly_o
     time.sleep(max(0.0, killed_at + VISIBILITY_SECONDS + 1 - time.monotonic()))
     worker = live.start_worker()
 
-    wait_until(lambda: worker.successes(NOTIFY, task_id), "the task to be delivered again", logs=(worker,))
+    harness.wait_until(lambda: worker.successes(NOTIFY, task_id), "the task to be delivered again", logs=(worker,))
     assert_notified_exactly_once(live, post_id, reader)
 
 
@@ -293,7 +285,7 @@ def test_the_database_going_away_fails_readiness_fast_and_the_app_recovers_by_it
         assert int(response.header("Retry-After")) > 0
 
     # Back without a restart: the same gunicorns reconnect on their next request.
-    wait_until(lambda: call(live.url, "GET", "/ready/").status == 200, "/ready/ to answer 200 again")
+    harness.wait_until(lambda: call(live.url, "GET", "/ready/").status == 200, "/ready/ to answer 200 again")
     after = write_post(live, author, "After the outage")
     listed = call(live.url, "GET", f"/api/posts/?author={author.id}", user=author, expect=200).json()["results"]
     assert {post["id"] for post in listed} == {before, after}  # the refused write left nothing behind
@@ -314,7 +306,7 @@ def test_a_gunicorn_reload_under_load_fails_no_request(live):
     with load.Load(live.url, author.access, tag="hup", threads=16) as running:
         running.wait_for(40)
         web.process.send_signal(signal.SIGHUP)  # re-read the config, replace every worker
-        wait_until(lambda: web.output().count("Booting worker") >= 4, "new workers to boot", logs=(web,))
+        harness.wait_until(lambda: web.output().count("Booting worker") >= 4, "new workers to boot", logs=(web,))
         answered = len(running.outcomes)
         running.wait_for(answered + 40)
     outcomes = running.outcomes
