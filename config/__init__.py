@@ -1,4 +1,3 @@
-# Load the Celery app with Django so that @shared_task binds to it in every process.
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The project's configuration. Importing this package loads nothing: gunicorn's master imports
+config.env and config.limits alone; Django processes load the Celery app through config/apps.py,
+and `celery --app config` finds it in config/celery.py."""

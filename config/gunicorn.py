@@ -1,26 +1,33 @@
-"""gunicorn configuration for scripts/web. Values come from config/settings.py (the environment)."""
+"""gunicorn configuration for scripts/web, read by gunicorn's master.
 
-from config import settings
+Values come from the environment through config/env.py and from config/limits.py only: Django's
+settings are loaded by the workers (config.wsgi), never by the master, which would otherwise start
+Celery and Sentry in a process that serves nothing.
+"""
 
-bind = f"0.0.0.0:{settings.PORT}"
-workers = settings.WEB_CONCURRENCY
-threads = settings.WEB_THREADS
+from config import limits
+from config.env import FORWARDED_ALLOW_IPS, LOG_JSON, LOG_LEVEL, PORT, WEB_CONCURRENCY, WEB_THREADS, WEB_TIMEOUT
+from config.logging import stdout_config
+
+bind = f"0.0.0.0:{PORT}"
+workers = WEB_CONCURRENCY
+threads = WEB_THREADS
 # Threaded even with one thread: it stops listening at once on SIGTERM (config/gunicorn_worker.py).
 worker_class = "config.gunicorn_worker.DrainingThreadWorker"
 # Recycle workers now and then so a slow leak cannot grow forever; jitter avoids restarting all at once.
 max_requests = 1000
 max_requests_jitter = 100
-timeout = settings.WEB_TIMEOUT
+timeout = WEB_TIMEOUT
 # gunicorn's largest: the same 8 KiB as nginx's request line (large_client_header_buffers), so
 # a long query string nginx passes on is not refused behind it.
 limit_request_line = 8190
-graceful_timeout = 30
+graceful_timeout = limits.WEB_GRACEFUL_TIMEOUT_SECONDS
 keepalive = 5
-forwarded_allow_ips = settings.FORWARDED_ALLOW_IPS
+forwarded_allow_ips = FORWARDED_ALLOW_IPS
 # Logs to stdout/stderr for the platform's log collector.
 accesslog = "-"
 errorlog = "-"
-loglevel = settings.LOG_LEVEL.lower()
+loglevel = LOG_LEVEL.lower()
 # rid: the X-Request-ID the response carried (the proxy's, or the one the app generated).
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 # No runtime control socket (gunicorn 25+ opens one under $HOME by default): one gunicorn per
@@ -29,22 +36,20 @@ control_socket_disable = True
 # Heartbeat files in memory: a container's overlay filesystem can stall them.
 worker_tmp_dir = "/dev/shm"  # noqa: S108 - tmpfs, not a shared temp file
 
-if settings.LOG_JSON:
-    # gunicorn's own lines (start-up, workers, access) as JSON on stdout too, through the app's
-    # own handler: a log collector parsing JSON lines would otherwise get plain text in between.
-    _stdout = settings.LOGGING["handlers"]["stdout"]
+if LOG_JSON:
+    # gunicorn's own lines (start-up, workers, access) as JSON on stdout too, in the app's own
+    # shape: a log collector parsing JSON lines would otherwise get plain text in between.
+    _shape = stdout_config(as_json=True)
+    _stdout = _shape["handlers"]["stdout"]
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {
-            **settings.LOGGING["filters"],
-            "access_request_id": {"()": "config.logging.AccessRequestIdFilter"},
-        },
-        "formatters": settings.LOGGING["formatters"],
+        "filters": {**_shape["filters"], "access_request_id": {"()": "config.logging.AccessRequestIdFilter"}},
+        "formatters": _shape["formatters"],
         "handlers": {"stdout": _stdout, "access": {**_stdout, "filters": ["access_request_id"]}},
-        "root": {"handlers": ["stdout"], "level": settings.LOG_LEVEL},
+        "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
         "loggers": {
-            "gunicorn.error": {"handlers": ["stdout"], "level": settings.LOG_LEVEL, "propagate": False},
+            "gunicorn.error": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
             "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
         },
     }

@@ -52,3 +52,27 @@ class AccessRequestIdFilter(logging.Filter):
         atoms = record.args if isinstance(record.args, dict) else {}
         record.request_id = atoms.get("{x-request-id}o", "-")
         return True
+
+
+def stdout_config(*, as_json: bool) -> dict:
+    """The filters, formatters and stdout handler of a logging dictConfig, so that every process's
+    lines have one shape: Django's LOGGING (config/settings/logging.py) and gunicorn's (config/gunicorn.py)."""
+    return {
+        "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json" if as_json else "plain",
+                "filters": ["request_id"],
+            }
+        },
+    }

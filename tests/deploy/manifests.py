@@ -19,7 +19,8 @@ FLY = ROOT / "fly.toml"
 RENDER = ROOT / "render.yaml"
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
-SETTINGS = ROOT / "config" / "settings.py"
+# The settings package and config/env.py: the one reader of the environment, and what it reads.
+SETTINGS_FILES = [ROOT / "config" / "env.py", *sorted((ROOT / "config" / "settings").glob("*.py"))]
 # Railway configures one service per file: railway.json is web, railway.<role>.json the others.
 RAILWAY_ROLE = re.compile(r"^railway(?:\.(?P<role>[a-z]+))?\.json$")
 URL_PATH = re.compile(r"https?://[^/\s\"']+(?P<path>/[^\s\"']*)")
@@ -213,11 +214,14 @@ def calls_entry(command: str, role: str) -> bool:
     )
 
 
+def settings_source() -> str:
+    return "\n".join(path.read_text() for path in SETTINGS_FILES)
+
+
 def settings_variables() -> set[str]:
-    """Every NAME in env("NAME"), env.str("NAME"), env.list("NAME")... in config/settings.py."""
-    tree = ast.parse(SETTINGS.read_text())
+    """Every NAME in env("NAME"), env.str("NAME"), env.list("NAME")... in config/settings/ and config/env.py."""
     names = set()
-    for node in ast.walk(tree):
+    for node in (node for path in SETTINGS_FILES for node in ast.walk(ast.parse(path.read_text()))):
         if not isinstance(node, ast.Call) or not node.args:
             continue
         function = node.func
@@ -230,7 +234,7 @@ def settings_variables() -> set[str]:
     return names
 
 
-# Variables the platforms set themselves; a manifest may pass them on without settings.py reading them.
+# Variables the platforms set themselves; a manifest may pass them on without the settings reading them.
 PLATFORM_VARIABLES = {
     "PORT",
     "FLY_APP_NAME",
@@ -241,5 +245,5 @@ PLATFORM_VARIABLES = {
     "RAILWAY_PUBLIC_DOMAIN",
     "RAILWAY_GIT_COMMIT_SHA",
 }
-# Read by Python, Django's and Celery's loaders or gunicorn, before settings.py runs.
+# Read by Python, Django's and Celery's loaders or gunicorn, before the settings are read.
 RUNTIME_VARIABLES = {"DJANGO_SETTINGS_MODULE", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "GUNICORN_CMD_ARGS"}

@@ -1,0 +1,87 @@
+"""The API: Django REST framework (with the project's classes, by dotted path), throttle rates,
+JWT and the OpenAPI schema."""
+
+import hashlib
+from datetime import timedelta
+
+from config.env import env
+
+from .security import SECRET_KEY
+
+THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
+THROTTLE_RATES = {
+    "anon": env.rate("THROTTLE_ANON_RATE", default="120/min"),
+    "user": env.rate("THROTTLE_USER_RATE", default="600/min"),
+    "auth": env.rate("THROTTLE_AUTH_RATE", default="10/min"),
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # JWT first: its Bearer challenge is the WWW-Authenticate header of every 401.
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["blog.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "blog.filters.SearchFilter",
+        "blog.filters.OrderingFilter",
+    ],
+    # Its page size, and the largest a client may ask for, are the class's own.
+    "DEFAULT_PAGINATION_CLASS": "blog.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "blog.schema.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        # DRF's own, but a Redis outage lets requests through instead of failing them.
+        "blog.throttling.AnonRateThrottle",
+        "blog.throttling.UserRateThrottle",
+        "blog.throttling.ScopedRateThrottle",
+    ]
+    if THROTTLE_ENABLED
+    else [],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # Throttles count by client address: with one proxy in front (the platform's edge, or nginx),
+    # the last X-Forwarded-For entry, the one that proxy appended. Left unset, DRF would use the
+    # whole header, which the client writes: a made-up value per request would escape every throttle.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=1),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    # A key of its own, so JWTs can be rotated without logging everyone out of the admin;
+    # without one, a key derived from SECRET_KEY (never the raw SECRET_KEY) signs them.
+    "SIGNING_KEY": JWT_SIGNING_KEY or hashlib.sha256(f"jwt:{SECRET_KEY}".encode()).hexdigest(),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Blog API",
+    "DESCRIPTION": "Posts, comments, subscriptions and notifications, with JWT authentication.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # No call to the public validator badge service: the docs work offline.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "TAGS": [
+        {"name": "posts", "description": "Published posts, plus your own drafts."},
+        {"name": "comments", "description": "Comments on posts you can see."},
+        {"name": "auth", "description": "Accounts and JWT tokens: send `Authorization: Bearer <access>`."},
+        {"name": "subscriptions", "description": "Authors you follow."},
+        {"name": "notifications", "description": "New posts by authors you follow."},
+    ],
+    # /health/ and /ready/ are plain Django views for probes, not part of the API contract.
+}
