@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from config import limits
+
 from .models import Post
 
 logger = logging.getLogger(__name__)
@@ -26,8 +28,8 @@ TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, Operat
     max_retries=6,
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=60,
-    time_limit=90,
+    soft_time_limit=limits.NOTIFY_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=limits.NOTIFY_TIME_LIMIT_SECONDS,
 )
 def notify_subscribers(self, post_id: int) -> int:
     from .services import post_notify_subscribers
