@@ -5,8 +5,9 @@ redirect to HTTPS, a 403, a 404. gunicorn then drops what is left of the body be
 closing the connection, but only its first 64 KiB; past that it resets the connection while
 nginx, which buffered the whole body, is still sending it, and nginx answers 502 instead of the
 app's answer: a client with an expired token uploading a long post is told the app is down
-instead of being asked to sign in again. Bodies are at most DATA_UPLOAD_MAX_MEMORY_SIZE (1 MiB,
-nginx refuses larger ones), which the view would read into memory anyway.
+instead of being asked to sign in again. Bodies are at most config/limits.py's
+REQUEST_BODY_MAX_BYTES (1 MiB: Django's DATA_UPLOAD_MAX_MEMORY_SIZE, and nginx refuses larger ones),
+which the view would read into memory anyway.
 """
 
 

@@ -247,3 +247,68 @@ PLATFORM_VARIABLES = {
 }
 # Read by Python, Django's and Celery's loaders or gunicorn, before the settings are read.
 RUNTIME_VARIABLES = {"DJANGO_SETTINGS_MODULE", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "GUNICORN_CMD_ARGS"}
+
+
+# --- Values other files must agree with (tests/deploy/test_limits.py) ------------------------
+NGINX = ROOT / "nginx.conf"
+SCHEMA_SNAPSHOT = ROOT / "schema.snapshot.yaml"
+_DURATION = re.compile(r"(?P<number>\d+)(?P<unit>ms|h|m|s)?")
+_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
+_NGINX_SIZE = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def duration_seconds(value: str | int) -> float:
+    """Seconds in a duration as nginx, Compose or a platform writes it: 35, "35", "35s", "1m30s"."""
+    text = str(value).strip().lower()
+    parts = list(_DURATION.finditer(text))
+    if not text or "".join(part[0] for part in parts) != text:
+        raise ValueError(f"{value!r} is not a duration")
+    return sum(int(part["number"]) * _DURATION_SECONDS[part["unit"]] for part in parts)
+
+
+def nginx_size_bytes(value: str) -> int:
+    """Bytes in an nginx size: 1048576, 1024k, 1m."""
+    match = re.fullmatch(r"(\d+)([kmg]?)", value.strip().lower())
+    if not match:
+        raise ValueError(f"{value!r} is not an nginx size")
+    return int(match[1]) * _NGINX_SIZE[match[2]]
+
+
+def nginx_directives(name: str) -> list[str]:
+    """The value of every `name value;` in nginx.conf, comments left out."""
+    text = "\n".join(line.split("#", 1)[0] for line in NGINX.read_text().splitlines())
+    return [match[1].strip() for match in re.finditer(rf"(?m)^\s*{re.escape(name)}\s+([^;]+);", text)]
+
+
+def nginx_named_location_body(name: str) -> str:
+    """The body of `return CODE '...'` in nginx.conf's `location @name`."""
+    match = re.search(rf"location @{re.escape(name)} \{{[^}}]*?return \d+ '(?P<body>[^']*)'", NGINX.read_text())
+    if not match:
+        raise ValueError(f"nginx.conf has no `location @{name}` returning a body")
+    return match["body"].replace("\\n", "\n")
+
+
+def render_services() -> dict[str, dict]:
+    """render.yaml's web, worker and beat services by role (the names end with it: blog-worker)."""
+    services = yaml.safe_load(RENDER.read_text()).get("services", [])
+    return {
+        ("web" if service["type"] == "web" else service["name"].rsplit("-", 1)[-1]): service
+        for service in services
+        if service.get("type") in ("web", "worker", "pserv")
+    }
+
+
+def railway_deploys() -> dict[str, dict]:
+    """Each railway*.json's deploy section by role: railway.json is web, railway.<role>.json the others."""
+    return {
+        RAILWAY_ROLE.match(path.name)["role"] or "web": json.loads(path.read_text()).get("deploy", {})
+        for path in railway_files()
+    }
+
+
+def compose_services() -> dict[str, dict]:
+    return yaml.safe_load(COMPOSE.read_text()).get("services", {})
+
+
+def fly_config() -> dict:
+    return tomllib.loads(FLY.read_text())
