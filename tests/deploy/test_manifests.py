@@ -1,19 +1,17 @@
 """Each deployment manifest validates against its platform's schema (check-jsonschema), and
 the schemas are strict enough to catch a misspelled field."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.deploy import manifests
-from tests.services import ROOT, unavailable
+from tests.deploy import manifests, schemas
+from tests.services import ROOT
 
-# CI clones the repository with ../shared beside it; elsewhere DEPLOY_SCHEMAS_DIR points at
-# the published copies (.github/workflows/ci.yml downloads them).
-SCHEMAS = Path(os.environ.get("DEPLOY_SCHEMAS_DIR") or ROOT.parent / "shared" / "schemas")
+# DEPLOY_SCHEMAS_DIR, else ../shared/schemas, else the cache filled on first use (tests/deploy/schemas.py).
+SCHEMAS = schemas.directory()
 
 MANIFESTS = {
     "fly.toml": "fly",
@@ -32,10 +30,7 @@ TYPOS = {
 
 
 def _schema(name: str) -> Path:
-    path = SCHEMAS / f"{name}.schema.json"
-    if not path.exists():
-        unavailable(f"schema {path} is missing (clone ../shared beside the repository or set DEPLOY_SCHEMAS_DIR)")
-    return path
+    return schemas.schema(name)
 
 
 def _validate(schema: Path, instance: Path) -> subprocess.CompletedProcess:
