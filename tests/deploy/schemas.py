@@ -11,6 +11,8 @@ Only an offline machine with neither of the first two skips (and fails under CI=
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -102,3 +104,13 @@ def _store(folder: Path, name: str, body: bytes) -> Path:
         partial.write(body)
     os.replace(partial.name, path)
     return path
+
+
+def validate(schema: Path, instance: Path) -> subprocess.CompletedProcess:
+    """check-jsonschema's verdict on instance (TOML, YAML or JSON) against schema."""
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(instance)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -6,8 +6,6 @@ import functools
 import http.server
 import json
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -102,15 +100,6 @@ def published(tmp_path):
         yield site
 
 
-def _validate(schema: Path, instance: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(instance)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.fixture
 def fresh_clone(monkeypatch, tmp_path):
     """What a user's clone sees: no DEPLOY_SCHEMAS_DIR, no ../shared, an empty cache."""
@@ -139,10 +128,12 @@ def test_a_missing_schema_is_downloaded_once_and_validates_the_manifest(fresh_cl
     path = schemas.schema("railway", **fresh_clone, urls=published.urls)
     assert path == fresh_clone["cache"] / "railway.schema.json"
     assert published.requests == ["/railway.schema.json"]
-    assert _validate(path, RAILWAY).returncode == 0, "railway.json does not validate against the downloaded schema"
+    assert schemas.validate(path, RAILWAY).returncode == 0, (
+        "railway.json does not validate against the downloaded schema"
+    )
     broken = fresh_clone["cache"].parent / "railway.json"
     broken.write_text(RAILWAY.read_text().replace('"healthcheckPath"', '"healthCheckPath"'))
-    assert _validate(path, broken).returncode != 0, "the downloaded schema accepted a misspelled field"
+    assert schemas.validate(path, broken).returncode != 0, "the downloaded schema accepted a misspelled field"
 
     assert schemas.schema("railway", **fresh_clone, urls=published.urls) == path
     assert published.requests == ["/railway.schema.json"], "a cached schema was downloaded again"
@@ -154,7 +145,7 @@ def test_vendored_schemas_come_from_the_installed_check_jsonschema_without_a_dow
     assert path == fresh_clone["cache"] / f"{name}.schema.json"
     assert not published.requests
     if name == "github-workflow":
-        assert _validate(path, WORKFLOW).returncode == 0
+        assert schemas.validate(path, WORKFLOW).returncode == 0
 
 
 def test_an_answer_that_is_not_json_is_refused_and_not_cached(fresh_clone, published):
