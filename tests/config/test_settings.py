@@ -1,7 +1,6 @@
 """config/settings.py read from the environment of a fresh process: bad configuration stops
 start-up with a message naming the variable, and the platforms' variables are picked up."""
 
-import re
 import secrets
 import subprocess
 
@@ -9,7 +8,6 @@ import pytest
 
 from config.settings import DEV_SECRET_KEY
 from tests.config import support
-from tests.deploy import manifests
 from tests.e2e import harness
 from tests.services import ROOT, free_port
 
@@ -168,16 +166,6 @@ COMMIT = "3f2a9c1d4e5b6a7980a1b2c3d4e5f60718293a4b"
 )
 def test_the_sentry_release_is_the_platforms_commit(variables, release):
     assert support.settings_of(support.app_env(**variables), "SENTRY_RELEASE") == {"SENTRY_RELEASE": release}
-
-
-# --- Documentation -------------------------------------------------------------------------------
-def test_every_variable_settings_reads_is_in_the_readme_configuration_tables():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", section, re.MULTILINE))
-    read = manifests.settings_variables()
-    assert not read - documented, f"read by config/settings.py, missing from README: {sorted(read - documented)}"
-    assert not documented - read, f"in README, not read by config/settings.py: {sorted(documented - read)}"
 
 
 # --- Cache ---------------------------------------------------------------------------------------

@@ -1,19 +1,15 @@
 """Each deployment manifest validates against its platform's schema (check-jsonschema), and
 the schemas are strict enough to catch a misspelled field."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.deploy import manifests
-from tests.services import ROOT, unavailable
+from tests.deploy import manifests, schemas
+from tests.services import ROOT
 
-# CI clones the repository with ../shared beside it; elsewhere DEPLOY_SCHEMAS_DIR points at
-# the published copies (.github/workflows/ci.yml downloads them).
-SCHEMAS = Path(os.environ.get("DEPLOY_SCHEMAS_DIR") or ROOT.parent / "shared" / "schemas")
+# DEPLOY_SCHEMAS_DIR, else ../shared/schemas, else the cache filled on first use (tests/deploy/schemas.py).
+SCHEMAS = schemas.directory()
 
 MANIFESTS = {
     "fly.toml": "fly",
@@ -32,19 +28,7 @@ TYPOS = {
 
 
 def _schema(name: str) -> Path:
-    path = SCHEMAS / f"{name}.schema.json"
-    if not path.exists():
-        unavailable(f"schema {path} is missing (clone ../shared beside the repository or set DEPLOY_SCHEMAS_DIR)")
-    return path
-
-
-def _validate(schema: Path, instance: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(instance)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return schemas.schema(name)
 
 
 def test_every_railway_config_is_validated():
@@ -53,7 +37,7 @@ def test_every_railway_config_is_validated():
 
 @pytest.mark.parametrize("manifest", MANIFESTS)
 def test_manifest_validates_against_its_platform_schema(manifest):
-    result = _validate(_schema(MANIFESTS[manifest]), ROOT / manifest)
+    result = schemas.validate(_schema(MANIFESTS[manifest]), ROOT / manifest)
     assert result.returncode == 0, f"{manifest} does not validate:\n{result.stdout}{result.stderr}"
 
 
@@ -64,5 +48,5 @@ def test_schema_rejects_a_misspelled_field(manifest, tmp_path):
     assert original in text, f"{manifest} no longer contains {original!r}: update TYPOS"
     broken = tmp_path / Path(manifest).name
     broken.write_text(text.replace(original, typo, 1))
-    result = _validate(_schema(MANIFESTS[manifest]), broken)
+    result = schemas.validate(_schema(MANIFESTS[manifest]), broken)
     assert result.returncode != 0, f"the {MANIFESTS[manifest]} schema accepted {typo!r}"

@@ -1,4 +1,4 @@
-"""The GitHub Actions workflow passes actionlint and gates every deploy on lint, tests and image."""
+"""The GitHub Actions workflow passes actionlint, runs the one CI script (.ci/run) and gates every deploy on it."""
 
 import re
 import shutil
@@ -12,7 +12,9 @@ import yaml
 from tests.services import ROOT, unavailable
 
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
-README = ROOT / "README.md"
+CI_SCRIPT = ROOT / ".ci" / "run"
+DOCKER_SMOKE = ROOT / ".ci" / "docker-smoke"
+CI_DOCS = ROOT / "docs" / "platforms" / "github-actions.md"
 
 
 def _workflow() -> dict:
@@ -56,7 +58,7 @@ def test_permissions_are_read_only():
         assert "write" not in str(job.get("permissions", "")), f"job {name} asks for write permissions"
 
 
-def test_test_job_runs_the_readme_command_against_postgres_and_redis():
+def test_the_test_job_runs_the_one_ci_script_against_postgres_and_redis():
     job = _workflow()["jobs"]["test"]
     assert job["services"]["postgres"]["image"] == "postgres:16"
     assert job["services"]["redis"]["image"] == "redis:7"
@@ -64,10 +66,45 @@ def test_test_job_runs_the_readme_command_against_postgres_and_redis():
         assert "--health-cmd" in service["options"], f"service {name} has no health check: jobs would start too early"
     assert job["env"]["DATABASE_URL"].startswith("postgres://")
     assert job["env"]["REDIS_URL"].startswith("redis://")
-    steps = _steps_text(job)
-    assert re.search(r"^scripts/test\b", steps, re.MULTILINE), "the test job must run the README test command"
+    runs = [step["run"].strip() for step in job["steps"] if "run" in step]
+    assert runs.count("bash .ci/run") == 1, "the test job must run .ci/run, the same script as local CI"
+
+
+def test_every_check_github_runs_is_in_the_ci_script():
+    """Only the test job checks anything: local CI and GitHub CI cannot drift apart."""
+    checking = {name for name in _workflow()["jobs"] if not name.startswith("deploy")}
+    assert checking == {"test"}, (
+        f"jobs besides test and the deploys: {sorted(checking - {'test'})}; put the check in .ci/run"
+    )
+
+
+def test_the_ci_script_runs_the_readme_test_command_with_services():
+    script = CI_SCRIPT.read_text()
+    assert re.search(r"^scripts/test$", script, re.MULTILINE), ".ci/run must run the README test command"
     assert "pytest -n auto" in (ROOT / "scripts" / "test").read_text()
-    assert re.search(r"apt-get install[^\n]*(\\\n[^\n]*)*\bnginx\b", steps) and "chromium" in steps
+    assert re.search(r"^export CI=true$", script, re.MULTILINE), "a skipped service test must fail in CI"
+    for package in ("nginx", "chromium"):
+        assert f"missing+=({package})" in script, f".ci/run does not install {package}"
+
+
+def test_the_ci_script_lints_with_ruff_actionlint_and_hadolint():
+    lines = set(CI_SCRIPT.read_text().splitlines())
+    assert {"ruff check .", "ruff format --check .", "actionlint", "hadolint Dockerfile"} <= lines
+
+
+def test_the_ci_script_builds_and_smokes_the_image_with_or_without_shared_tools():
+    script = CI_SCRIPT.read_text()
+    assert "../shared/tools/image-smoke" in script and ".ci/docker-smoke" in script
+    assert "grep -q '^image-smoke: OK'" in script
+    smoke = DOCKER_SMOKE.read_text()
+    assert "docker build" in smoke and "/health/" in smoke and "runs as root" in smoke
+
+
+@pytest.mark.parametrize("script", [CI_SCRIPT, DOCKER_SMOKE], ids=lambda path: path.name)
+def test_the_ci_scripts_are_valid_bash(script):
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert script.stat().st_mode & 0o100, f"{script} is not executable"
 
 
 def test_uv_and_actions_are_pinned():
@@ -86,16 +123,6 @@ def test_uv_and_actions_are_pinned():
     assert re.fullmatch(r"\d+\.\d+\.\d+", _workflow()["env"]["UV_VERSION"])
 
 
-def test_lint_job_checks_and_formats_with_ruff():
-    steps = _steps_text(_workflow()["jobs"]["lint"])
-    assert "ruff check" in steps and "ruff format --check" in steps
-
-
-def test_image_job_builds_the_dockerfile():
-    steps = _steps_text(_workflow()["jobs"]["image"])
-    assert "docker/build-push-action" in steps or "docker build" in steps
-
-
 @pytest.mark.parametrize("platform", ["fly", "railway"])
 def test_a_deploy_job_exists_per_platform(platform):
     assert f"deploy-{platform}" in _deploy_jobs()
@@ -104,7 +131,7 @@ def test_a_deploy_job_exists_per_platform(platform):
 @pytest.mark.parametrize("name", sorted(_deploy_jobs()))
 def test_deploy_job_needs_the_tests_and_runs_only_on_pushes_to_main(name):
     job = _deploy_jobs()[name]
-    assert {"test", "lint", "image"} <= set(job["needs"]), f"{name} must need test, lint and image"
+    assert "test" in job["needs"], f"{name} must need the test job (.ci/run)"
     condition = job["if"]
     assert "github.ref == 'refs/heads/main'" in condition and "github.event_name == 'push'" in condition
     assert job["concurrency"]["cancel-in-progress"] is False, f"{name}: a deploy must never be cancelled halfway"
@@ -131,9 +158,8 @@ def test_render_waits_for_the_checks_instead_of_a_job():
             assert service.get("autoDeployTrigger") == "checksPass", f"render.yaml {service['name']} deploys before CI"
 
 
-def test_every_secret_and_variable_the_workflow_uses_is_documented_in_the_readme():
+def test_every_secret_and_variable_the_workflow_uses_is_documented():
     text = WORKFLOW.read_text()
     names = set(re.findall(r"\b(?:secrets|vars)\.(\w+)", text))
-    deploy_section = README.read_text().partition("## Deploy")[2].split("\n## ")[0]
-    missing = sorted(name for name in names if name not in deploy_section)
-    assert names and not missing, f"README.md '## Deploy' does not mention {missing}"
+    missing = sorted(name for name in names if name not in CI_DOCS.read_text())
+    assert names and not missing, f"{CI_DOCS.relative_to(ROOT)} does not mention {missing}"
