@@ -18,10 +18,11 @@ from rest_framework_simplejwt.serializers import (
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
+from api.schema import ErrorSerializer
+
 from . import selectors, services
 from .filters import PostFilter
 from .permissions import IsOwnerOrReadOnly
-from .schema import ErrorSerializer
 from .serializers import (
     CommentSerializer,
     LogoutSerializer,

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "api",
     "blog",
 ]
 
@@ -327,20 +328,20 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["blog.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "blog.filters.SearchFilter",
-        "blog.filters.OrderingFilter",
+        "api.filters.SearchFilter",
+        "api.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "blog.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "blog.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         # DRF's own, but a Redis outage lets requests through instead of failing them.
-        "blog.throttling.AnonRateThrottle",
-        "blog.throttling.UserRateThrottle",
-        "blog.throttling.ScopedRateThrottle",
+        "api.throttling.AnonRateThrottle",
+        "api.throttling.UserRateThrottle",
+        "api.throttling.ScopedRateThrottle",
     ]
     if THROTTLE_ENABLED
     else [],

@@ -34,7 +34,7 @@ urlpatterns = [
     path("api/docs/", _docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
     path(
         "api/redoc/",
-        _docs_page(SpectacularRedocView.as_view(url_name="schema", template_name="blog/redoc.html")),
+        _docs_page(SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")),
         name="redoc",
     ),
 ]
@@ -44,7 +44,7 @@ if settings.BENCH_BASELINE_ENABLED:
 
     urlpatterns.append(path("bench/baseline/posts/", baseline.post_list, name="bench-baseline"))
 
-handler400 = "config.errors.bad_request"
-handler403 = "config.errors.permission_denied"
-handler404 = "config.errors.not_found"
-handler500 = "config.errors.server_error"
+handler400 = "api.errors.bad_request"
+handler403 = "api.errors.permission_denied"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"
