@@ -4,9 +4,6 @@ import logging
 import smtplib
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -16,23 +13,6 @@ from . import selectors
 from .models import Comment, Notification, Post, Subscription
 
 logger = logging.getLogger(__name__)
-
-
-# --- Users -------------------------------------------------------------------------------
-def user_register(*, username: str, password: str, email: str = ""):
-    User = get_user_model()
-    user = User(username=username, email=email)
-    try:
-        validate_password(password, user=user)
-    except DjangoValidationError as exc:  # Django's own error type would be a 500 in a DRF view
-        raise ValidationError({"password": list(exc.messages)}) from exc
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError as exc:  # a concurrent registration took the name first
-        raise ValidationError({"username": ["A user with that username already exists."]}) from exc
-    return user
 
 
 # --- Posts -------------------------------------------------------------------------------

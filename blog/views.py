@@ -2,37 +2,20 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.generics import CreateAPIView, RetrieveAPIView
 from rest_framework.response import Response
-from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import (
-    TokenObtainPairSerializer,
-    TokenRefreshSerializer,
-    TokenVerifySerializer,
-)
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
-
-from api.schema import ErrorSerializer
 
 from . import selectors, services
 from .filters import PostFilter
 from .permissions import IsOwnerOrReadOnly
 from .serializers import (
     CommentSerializer,
-    LogoutSerializer,
     MarkedReadSerializer,
     NotificationSerializer,
     PostSerializer,
-    RegisterSerializer,
     SubscriptionSerializer,
-    TokenCheckSerializer,
-    UserSerializer,
 )
 
 
@@ -182,96 +165,3 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """Mark all your notifications read."""
         count = services.notification_mark_all_read(user=request.user)
         return Response(MarkedReadSerializer({"marked_read": count}).data)
-
-
-@extend_schema(summary="Create an account", tags=["auth"], responses={201: UserSerializer})
-class RegisterView(CreateAPIView):
-    """Create an account; then obtain tokens at /api/auth/token/."""
-
-    serializer_class = RegisterSerializer
-    permission_classes = [permissions.AllowAny]
-    authentication_classes = []
-    throttle_scope = "auth"
-
-    def perform_create(self, serializer):
-        serializer.instance = services.user_register(**serializer.validated_data)
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        self.perform_create(serializer)
-        return Response(UserSerializer(serializer.instance).data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(
-    summary="Sign in: obtain an access and a refresh token",
-    responses={
-        200: TokenObtainPairSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="Wrong username or password, or an inactive account."),
-    },
-)
-class TokenObtainView(TokenObtainPairView):
-    """Exchange a username and password for an access and a refresh token."""
-
-    throttle_scope = "auth"
-
-
-@extend_schema(
-    summary="Refresh: trade a refresh token for a new pair",
-    responses={
-        200: TokenRefreshSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="The refresh token is invalid, expired or revoked."),
-    },
-)
-class TokenRefreshRotateView(TokenRefreshView):
-    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked)."""
-
-    throttle_scope = "auth"
-
-
-@extend_schema(
-    summary="Check a token",
-    request=TokenVerifySerializer,
-    responses={
-        200: OpenApiResponse(
-            {"type": "object", "maxProperties": 0}, description="The token is valid; the body is `{}`."
-        ),
-        401: OpenApiResponse(ErrorSerializer, description="The token is invalid, expired or revoked."),
-    },
-)
-class TokenCheckView(TokenVerifyView):
-    """Check that a token is valid and not revoked."""
-
-    serializer_class = TokenCheckSerializer
-    throttle_scope = "auth"
-
-
-@extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
-class LogoutView(APIView):
-    """Revoke a refresh token so it can no longer be used."""
-
-    permission_classes = [permissions.IsAuthenticated]
-    serializer_class = LogoutSerializer
-
-    def post(self, request):
-        serializer = LogoutSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            token = RefreshToken(serializer.validated_data["refresh"])
-            if str(token.get("user_id")) != str(request.user.pk):
-                raise ValidationError({"refresh": ["This token belongs to another user."]})
-            token.blacklist()
-        except TokenError as exc:
-            raise ValidationError({"refresh": [str(exc)]}) from exc
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema(summary="Get your account", tags=["auth"])
-class MeView(RetrieveAPIView):
-    """Your own account."""
-
-    serializer_class = UserSerializer
-    permission_classes = [permissions.IsAuthenticated]
-
-    def get_object(self):
-        return self.request.user

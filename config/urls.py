@@ -27,6 +27,7 @@ urlpatterns = [
     path("health/", lambda request: health.liveness(), name="health"),
     path("ready/", lambda request: health.readiness(), name="ready"),
     path("admin/", admin.site.urls),
+    path("api/", include("accounts.urls")),
     path("api/", include("blog.urls")),
     # OpenAPI schema and its docs; the docs' assets come from drf-spectacular-sidecar via
     # whitenoise and their pages have no inline script, so they work offline and under a strict CSP.
