@@ -357,6 +357,9 @@ REST_FRAMEWORK = {
 
 # The hand-written list that scripts/bench measures the API against; never on in production.
 BENCH_BASELINE_ENABLED = env.bool("BENCH_BASELINE_ENABLED", default=False)
+if BENCH_BASELINE_ENABLED:
+    INSTALLED_APPS.append("bench")
+    ROOT_URLCONF = "bench.urls"
 
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
 SIMPLE_JWT = {

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -39,11 +38,6 @@ urlpatterns = [
         name="redoc",
     ),
 ]
-
-if settings.BENCH_BASELINE_ENABLED:
-    from blog import baseline
-
-    urlpatterns.append(path("bench/baseline/posts/", baseline.post_list, name="bench-baseline"))
 
 handler400 = "api.errors.bad_request"
 handler403 = "api.errors.permission_denied"

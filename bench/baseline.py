@@ -1,7 +1,8 @@
 """The benchmark's yardstick: the first page of the public post list, written by hand.
 
-`.values()` and `JsonResponse`, no DRF: what the list costs without the framework. Mounted
-only when BENCH_BASELINE_ENABLED is set (scripts/bench sets it); it is not part of the API.
+`.values()` and `JsonResponse`, no DRF: what the list costs without the framework. Routed
+only by bench.urls, the URLconf when BENCH_BASELINE_ENABLED is set (scripts/bench sets it); it is
+not part of the API.
 Its body carries the same data as `GET /api/posts/` for an anonymous client.
 """
 
@@ -10,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.urls import reverse
 
-from .models import Comment, Post
+from blog.models import Comment, Post
 
 PAGE_SIZE = 20
 
