@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class BlogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "blog"
+
+    def ready(self):
+        # Registers the Celery tasks in every process (web included): the outbox enqueues the
+        # notify task by its registered name.
+        from . import tasks  # noqa: F401

@@ -1,4 +1,4 @@
-"""The HTTP layer: parse, authorize, call a service or selector, serialize. No business rules."""
+"""The HTTP layer: parse, authorize (blog/permissions.py), call a service or selector, serialize. No business rules."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -6,6 +6,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+
+from api.mixins import ServiceCreateMixin, ServiceUpdateMixin
 
 from . import selectors, services
 from .filters import PostFilter
@@ -27,7 +29,7 @@ from .serializers import (
     partial_update=extend_schema(summary="Change some fields of a post"),
     destroy=extend_schema(summary="Delete a post"),
 )
-class PostViewSet(viewsets.ModelViewSet):
+class PostViewSet(ServiceCreateMixin, ServiceUpdateMixin, viewsets.ModelViewSet):
     """Published posts for everyone, plus your own drafts. Only the author may change a post."""
 
     lookup_value_regex = r"\d+"
@@ -41,24 +43,22 @@ class PostViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.post_list(user=self.request.user)
 
-    def perform_create(self, serializer):
-        post = services.post_create(author=self.request.user, **serializer.validated_data)
-        post.comment_count = 0
-        serializer.instance = post
+    def create_object(self, validated_data):
+        post = services.post_create(author=self.request.user, **validated_data)
+        post.comment_count = 0  # what the list's annotation would say of a new post
+        return post
 
-    def perform_update(self, serializer):
-        serializer.instance = services.post_update(
-            post=serializer.instance, by=self.request.user, **serializer.validated_data
-        )
+    def update_object(self, post, validated_data):
+        return services.post_update(post=post, **validated_data)
 
     def perform_destroy(self, instance):
-        services.post_delete(post=instance, by=self.request.user)
+        services.post_delete(post=instance)
 
     @extend_schema(summary="Publish a draft", request=None, responses=PostSerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         """Publish your draft; subscribers are notified once it is committed."""
-        post = services.post_publish(post=self.get_object(), by=request.user)
+        post = services.post_publish(post=self.get_object())
         return Response(self.get_serializer(post).data)
 
 
@@ -74,7 +74,7 @@ class PostViewSet(viewsets.ModelViewSet):
     partial_update=extend_schema(summary="Change some fields of a comment"),
     destroy=extend_schema(summary="Delete a comment"),
 )
-class CommentViewSet(viewsets.ModelViewSet):
+class CommentViewSet(ServiceCreateMixin, ServiceUpdateMixin, viewsets.ModelViewSet):
     """Comments on a post you can see. Only a comment's author may edit or delete it."""
 
     lookup_value_regex = r"\d+"
@@ -90,18 +90,15 @@ class CommentViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.comment_list(post=self.get_post())
 
-    def perform_create(self, serializer):
-        serializer.instance = services.comment_create(
-            post=self.get_post(), author=self.request.user, **serializer.validated_data
-        )
+    def create_object(self, validated_data):
+        return services.comment_create(post=self.get_post(), author=self.request.user, **validated_data)
 
-    def perform_update(self, serializer):
+    def update_object(self, comment, validated_data):
         # A PATCH may leave the body out (it is the only field): the comment keeps its own.
-        body = serializer.validated_data.get("body", serializer.instance.body)
-        serializer.instance = services.comment_update(comment=serializer.instance, by=self.request.user, body=body)
+        return services.comment_update(comment=comment, body=validated_data.get("body", comment.body))
 
     def perform_destroy(self, instance):
-        services.comment_delete(comment=instance, by=self.request.user)
+        services.comment_delete(comment=instance)
 
 
 @extend_schema_view(
@@ -111,8 +108,8 @@ class CommentViewSet(viewsets.ModelViewSet):
     destroy=extend_schema(summary="Unfollow an author"),
 )
 class SubscriptionViewSet(
+    ServiceCreateMixin,
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
@@ -127,13 +124,11 @@ class SubscriptionViewSet(
     def get_queryset(self):
         return selectors.subscription_list(user=self.request.user)
 
-    def perform_create(self, serializer):
-        serializer.instance = services.subscription_create(
-            subscriber=self.request.user, author=serializer.validated_data["author"]
-        )
+    def create_object(self, validated_data):
+        return services.subscription_create(subscriber=self.request.user, author=validated_data["author"])
 
     def perform_destroy(self, instance):
-        services.subscription_delete(subscription=instance, by=self.request.user)
+        services.subscription_delete(subscription=instance)
 
 
 @extend_schema_view(
@@ -156,7 +151,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         """Mark one notification read."""
-        notification = services.notification_mark_read(notification=self.get_object(), by=request.user)
+        notification = services.notification_mark_read(notification=self.get_object())
         return Response(NotificationSerializer(notification).data)
 
     @extend_schema(summary="Mark all your notifications read", request=None, responses=MarkedReadSerializer)
