@@ -1,65 +1,10 @@
-from datetime import UTC, datetime
+"""The post list's query parameters."""
 
-from django import forms
 from django_filters import rest_framework as filters
-from django_filters.fields import IsoDateTimeField
-from rest_framework import filters as drf_filters
-from rest_framework.exceptions import ValidationError
+
+from api.filters import MAX_ID, BooleanFilter, IdFilter, IsoDateTimeFilter
 
 from .models import Post
-
-# Ids beyond a signed 64-bit integer cannot exist; rejecting them keeps the database out of it.
-MAX_ID = 2**63 - 1
-
-
-class IdFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
-
-
-class StrictBooleanField(forms.NullBooleanField):
-    """`true`/`false` (or `1`/`0`, any case). Anything else is an error under the field: the
-    stock boolean filter reads it as "no filter" and silently answers with every post."""
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        text = str(value).lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise forms.ValidationError("Enter true or false.", code="invalid")
-
-
-class BooleanFilter(filters.BooleanFilter):
-    field_class = StrictBooleanField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput)  # hands the raw value to the field
-        super().__init__(*args, **kwargs)
-
-
-class UTCIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date-time, converted to UTC before it reaches the query.
-
-    ISO 8601 (and the schema's `format: date-time`) allows UTC offsets up to ±23:59, which
-    PostgreSQL refuses beyond ±15:59 (a DataError, so a 500). And a time near year 1 or 9999
-    can fall outside Python's datetime range once in UTC, which SQLite's adapter hits (an
-    OverflowError). Such a bound lies beyond every post: it becomes the nearest one that exists.
-    """
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value is None:
-            return None
-        try:
-            return value.astimezone(UTC)
-        except OverflowError:
-            return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
-
-
-class IsoDateTimeFilter(filters.IsoDateTimeFilter):
-    field_class = UTCIsoDateTimeField
 
 
 class PostFilter(filters.FilterSet):
@@ -87,24 +32,3 @@ class PostFilter(filters.FilterSet):
         if "_form_class" not in cls.__dict__:
             cls._form_class = super().get_form_class()
         return cls._form_class
-
-
-class SearchFilter(drf_filters.SearchFilter):
-    """DRF's search, with an invalid term (a NUL byte) reported under `search` like other filters."""
-
-    def get_search_terms(self, request):
-        try:
-            return super().get_search_terms(request)
-        except ValidationError as exc:
-            raise ValidationError({self.search_param: exc.detail}) from exc
-
-
-class OrderingFilter(drf_filters.OrderingFilter):
-    """DRF's ordering, with the view's default ordering appended as the tie-breaker: equal keys
-    (two posts with one title) would come back in whatever order the database likes, and
-    consecutive pages could repeat one post and skip another."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view) or [])
-        chosen = {field.lstrip("-") for field in ordering}
-        return ordering + [field for field in self.get_default_ordering(view) or [] if field.lstrip("-") not in chosen]

@@ -6,6 +6,22 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class PostQuerySet(models.QuerySet):
+    """Who may read which post, written once: every read of posts starts here."""
+
+    # The one definition of "published"; the public list's partial index uses the same condition.
+    PUBLISHED = Q(published=True)
+
+    def published(self):
+        return self.filter(self.PUBLISHED)
+
+    def visible_to(self, user):
+        """Published posts, plus the user's own drafts (none for an anonymous user or None)."""
+        if user is None or not user.is_authenticated:
+            return self.published()
+        return self.filter(self.PUBLISHED | Q(author=user))
+
+
 class Post(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
     title = models.CharField(max_length=200)
@@ -17,12 +33,14 @@ class Post(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PostQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             # The public list and its count: published posts, newest first, in the list's exact
             # order, so drafts (a writer's many) are never read past and the page needs no sort.
-            models.Index(fields=["-created_at", "-id"], condition=Q(published=True), name="post_public_list_idx"),
+            models.Index(fields=["-created_at", "-id"], condition=PostQuerySet.PUBLISHED, name="post_public_list_idx"),
             models.Index(fields=["author", "-created_at"], name="post_author_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="post_created_idx"),
             models.Index(fields=["-published_at"], name="post_published_at_idx"),

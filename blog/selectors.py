@@ -4,8 +4,7 @@ Each list selector returns rows with everything its serializer needs (author joi
 comment counts annotated), so a page costs the same number of queries whatever its size.
 """
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import Comment, Notification, Post, Subscription
@@ -13,11 +12,8 @@ from .models import Comment, Notification, Post, Subscription
 
 def post_list(*, user) -> QuerySet[Post]:
     """Published posts, plus the user's own drafts."""
-    visible = Q(published=True)
-    if user is not None and user.is_authenticated:
-        visible |= Q(author=user)
     return (
-        Post.objects.filter(visible)
+        Post.objects.visible_to(user)
         .select_related("author")
         .only(*POST_COLUMNS, "author__username")
         .annotate(comment_count=COMMENT_COUNT)
@@ -56,7 +52,3 @@ def notification_list(*, user) -> QuerySet[Notification]:
 
 def subscriber_ids(*, author_id: int) -> list[int]:
     return list(Subscription.objects.filter(author_id=author_id).values_list("subscriber_id", flat=True))
-
-
-def user_get(*, user_id: int):
-    return get_user_model().objects.filter(pk=user_id).first()

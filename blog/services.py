@@ -1,38 +1,15 @@
-"""Writes and their side effects. Views call these; nothing else changes blog data."""
+"""Writes and their side effects. Views call these; nothing else changes blog data.
 
-import logging
-import smtplib
+Services do not authorize: the caller has (see blog/permissions.py). They enforce what holds
+whoever writes: validity, uniqueness, idempotence, the outbox.
+"""
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 
-from . import selectors
+from . import outbox
 from .models import Comment, Notification, Post, Subscription
-
-logger = logging.getLogger(__name__)
-
-
-# --- Users -------------------------------------------------------------------------------
-def user_register(*, username: str, password: str, email: str = ""):
-    User = get_user_model()
-    user = User(username=username, email=email)
-    try:
-        validate_password(password, user=user)
-    except DjangoValidationError as exc:  # Django's own error type would be a 500 in a DRF view
-        raise ValidationError({"password": list(exc.messages)}) from exc
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError as exc:  # a concurrent registration took the name first
-        raise ValidationError({"username": ["A user with that username already exists."]}) from exc
-    return user
 
 
 # --- Posts -------------------------------------------------------------------------------
@@ -40,27 +17,24 @@ def post_create(*, author, title: str, body: str) -> Post:
     return Post.objects.create(author=author, title=title, body=body)
 
 
-def post_update(*, post: Post, by, **fields) -> Post:
-    _require_owner(post, by)
+def post_update(*, post: Post, **fields) -> Post:
     for name, value in fields.items():
         setattr(post, name, value)
     post.save(update_fields=[*fields, "updated_at"])
     return post
 
 
-def post_delete(*, post: Post, by) -> None:
-    _require_owner(post, by)
+def post_delete(*, post: Post) -> None:
     post.delete()
 
 
-def post_publish(*, post: Post, by) -> Post:
+def post_publish(*, post: Post) -> Post:
     """Publish a draft and notify the author's subscribers once the transaction commits.
 
     The outbox flag is set in the same transaction as the publish, so a broker outage
-    cannot lose the notifications: the periodic sweep enqueues whatever is still pending.
-    Publishing an already-published post changes nothing.
+    cannot lose the notifications: the periodic sweep enqueues whatever is still pending
+    (blog/outbox.py). Publishing an already-published post changes nothing.
     """
-    _require_owner(post, by)
     with transaction.atomic():
         locked = Post.objects.select_for_update().get(pk=post.pk)
         if locked.published:
@@ -70,86 +44,8 @@ def post_publish(*, post: Post, by) -> Post:
             published=True, published_at=now, notifications_pending=True, updated_at=now
         )
         post.published, post.published_at, post.notifications_pending, post.updated_at = True, now, True, now
-        transaction.on_commit(lambda: notifications_enqueue(post_id=post.pk))
+        transaction.on_commit(lambda: outbox.notifications_enqueue(post_id=post.pk))
     return post
-
-
-def notifications_enqueue(*, post_id: int) -> bool:
-    """Hand the notification task to the broker; on failure the post stays in the outbox."""
-    from .tasks import notify_subscribers
-
-    try:
-        notify_subscribers.delay(post_id)
-    except Exception:  # broker unreachable: the outbox sweep will enqueue it later
-        logger.warning("notification enqueue failed for post %s; left pending in the outbox", post_id, exc_info=True)
-        return False
-    return True
-
-
-def post_notify_subscribers(*, post_id: int) -> int:
-    """Create one notification per subscriber and email each of them once.
-
-    Idempotent: notifications are unique per (recipient, post), and each email is sent
-    inside the transaction that marks it sent, on a row no other worker holds, so running
-    this again, or twice at once, neither duplicates a notification nor re-sends an email.
-    Returns the number of emails sent by this call.
-    """
-    post = Post.objects.select_related("author").filter(pk=post_id, published=True).first()
-    if post is None:  # deleted or never published: nothing to notify
-        return 0
-    recipients = selectors.subscriber_ids(author_id=post.author_id)
-    Notification.objects.bulk_create(
-        [Notification(recipient_id=recipient_id, post=post) for recipient_id in recipients],
-        ignore_conflicts=True,
-    )
-    sent = 0
-    unsent_ids = list(Notification.objects.filter(post=post, emailed_at__isnull=True).values_list("pk", flat=True))
-    for notification_id in unsent_ids:
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True)
-                .select_related("recipient")
-                .filter(pk=notification_id, emailed_at__isnull=True)
-                .first()
-            )
-            if notification is None:  # sent meanwhile, or being sent by another worker
-                continue
-            emailed = _send_notification_email(notification=notification, post=post)
-            notification.emailed_at = timezone.now()
-            notification.save(update_fields=["emailed_at"])
-            sent += emailed
-    if not Notification.objects.filter(post=post, emailed_at__isnull=True).exists():
-        Post.objects.filter(pk=post.pk).update(notifications_pending=False)
-    return sent
-
-
-def _send_notification_email(*, notification: Notification, post: Post) -> bool:
-    """True if an email went out; False for a recipient with no address or one refused for good."""
-    recipient = notification.recipient
-    if not recipient.email:
-        return False
-    try:
-        send_mail(
-            # On one line: Django refuses to send a header with a line break, and a title may have one.
-            subject=" ".join(f"New post by {post.author.username}: {post.title}".split()),
-            message=f"{post.author.username} published “{post.title}”.\n\n{post.body[:500]}",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[recipient.email],
-        )
-    except smtplib.SMTPRecipientsRefused as exc:
-        # A 5xx refusal of the address is final: retried, or swept every minute, the post would
-        # never leave the outbox. A 4xx refusal is temporary and goes to the task's retries.
-        codes = [code for code, _message in exc.recipients.values()]
-        if not all(500 <= code < 600 for code in codes):
-            raise
-        logger.warning(
-            "notification %s: the mail server refused user %s's address for good (%s)",
-            notification.pk,
-            recipient.pk,
-            ", ".join(map(str, codes)),
-        )
-        return False
-    return True
 
 
 # --- Comments ----------------------------------------------------------------------------
@@ -157,15 +53,13 @@ def comment_create(*, post: Post, author, body: str) -> Comment:
     return Comment.objects.create(post=post, author=author, body=body)
 
 
-def comment_update(*, comment: Comment, by, body: str) -> Comment:
-    _require_owner(comment, by)
+def comment_update(*, comment: Comment, body: str) -> Comment:
     comment.body = body
     comment.save(update_fields=["body", "updated_at"])
     return comment
 
 
-def comment_delete(*, comment: Comment, by) -> None:
-    _require_owner(comment, by)
+def comment_delete(*, comment: Comment) -> None:
     comment.delete()
 
 
@@ -180,15 +74,11 @@ def subscription_create(*, subscriber, author) -> Subscription:
         raise ValidationError({"author": ["You already follow this author."]}) from exc
 
 
-def subscription_delete(*, subscription: Subscription, by) -> None:
-    if subscription.subscriber_id != by.pk:
-        raise PermissionDenied()
+def subscription_delete(*, subscription: Subscription) -> None:
     subscription.delete()
 
 
-def notification_mark_read(*, notification: Notification, by) -> Notification:
-    if notification.recipient_id != by.pk:
-        raise PermissionDenied()
+def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
@@ -197,8 +87,3 @@ def notification_mark_read(*, notification: Notification, by) -> Notification:
 
 def notification_mark_all_read(*, user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
-
-
-def _require_owner(obj, user) -> None:
-    if obj.author_id != user.pk:
-        raise PermissionDenied("You can only change your own content.")

@@ -1,25 +1,22 @@
-"""Celery tasks. They hold no logic of their own: they call services with retries around them."""
+"""Celery tasks: entry points with their retry policy around them, no logic of their own
+(the notifications outbox is blog/outbox.py)."""
 
-import logging
 import smtplib
 
 from celery import shared_task
-from django.conf import settings
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
-from django.utils import timezone
 
 from config import limits
 
-from .models import Post
-
-logger = logging.getLogger(__name__)
+from . import outbox
 
 # Failures worth retrying: the mail server or the database being briefly unreachable.
 TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OperationalError, InterfaceError)
 
 
 @shared_task(
+    name=outbox.NOTIFY_TASK,
     bind=True,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=2,
@@ -32,30 +29,13 @@ TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, Operat
     time_limit=limits.NOTIFY_TIME_LIMIT_SECONDS,
 )
 def notify_subscribers(self, post_id: int) -> int:
-    from .services import post_notify_subscribers
-
-    return post_notify_subscribers(post_id=post_id)
+    return outbox.post_notify_subscribers(post_id=post_id)
 
 
 @shared_task
 def sweep_pending_notifications(grace_seconds: int | None = None) -> int:
-    """Re-enqueue published posts whose notifications are still pending (the outbox sweep).
-
-    Posts published within `grace_seconds` (default: the sweep interval, OUTBOX_SWEEP_SECONDS)
-    are left to their own on-commit enqueue.
-    """
-    from .services import notifications_enqueue
-
-    if grace_seconds is None:
-        grace_seconds = settings.OUTBOX_SWEEP_SECONDS
-    cutoff = timezone.now() - timezone.timedelta(seconds=grace_seconds)
-    pending = Post.objects.filter(notifications_pending=True, published=True, published_at__lte=cutoff).values_list(
-        "pk", flat=True
-    )
-    enqueued = sum(notifications_enqueue(post_id=post_id) for post_id in pending)
-    if enqueued:
-        logger.info("outbox sweep enqueued %s posts", enqueued)
-    return enqueued
+    """The outbox sweep: re-enqueue published posts whose notifications are still pending."""
+    return outbox.notifications_sweep(grace_seconds=grace_seconds)
 
 
 @shared_task

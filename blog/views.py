@@ -1,37 +1,23 @@
-"""The HTTP layer: parse, authorize, call a service or selector, serialize. No business rules."""
+"""The HTTP layer: parse, authorize (blog/permissions.py), call a service or selector, serialize. No business rules."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.generics import CreateAPIView, RetrieveAPIView
 from rest_framework.response import Response
-from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import (
-    TokenObtainPairSerializer,
-    TokenRefreshSerializer,
-    TokenVerifySerializer,
-)
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from api.mixins import ServiceCreateMixin, ServiceUpdateMixin
 
 from . import selectors, services
 from .filters import PostFilter
 from .permissions import IsOwnerOrReadOnly
-from .schema import ErrorSerializer
 from .serializers import (
     CommentSerializer,
-    LogoutSerializer,
     MarkedReadSerializer,
     NotificationSerializer,
     PostSerializer,
-    RegisterSerializer,
     SubscriptionSerializer,
-    TokenCheckSerializer,
-    UserSerializer,
 )
 
 
@@ -43,7 +29,7 @@ from .serializers import (
     partial_update=extend_schema(summary="Change some fields of a post"),
     destroy=extend_schema(summary="Delete a post"),
 )
-class PostViewSet(viewsets.ModelViewSet):
+class PostViewSet(ServiceCreateMixin, ServiceUpdateMixin, viewsets.ModelViewSet):
     """Published posts for everyone, plus your own drafts. Only the author may change a post."""
 
     lookup_value_regex = r"\d+"
@@ -57,24 +43,22 @@ class PostViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.post_list(user=self.request.user)
 
-    def perform_create(self, serializer):
-        post = services.post_create(author=self.request.user, **serializer.validated_data)
-        post.comment_count = 0
-        serializer.instance = post
+    def create_object(self, validated_data):
+        post = services.post_create(author=self.request.user, **validated_data)
+        post.comment_count = 0  # what the list's annotation would say of a new post
+        return post
 
-    def perform_update(self, serializer):
-        serializer.instance = services.post_update(
-            post=serializer.instance, by=self.request.user, **serializer.validated_data
-        )
+    def update_object(self, post, validated_data):
+        return services.post_update(post=post, **validated_data)
 
     def perform_destroy(self, instance):
-        services.post_delete(post=instance, by=self.request.user)
+        services.post_delete(post=instance)
 
     @extend_schema(summary="Publish a draft", request=None, responses=PostSerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         """Publish your draft; subscribers are notified once it is committed."""
-        post = services.post_publish(post=self.get_object(), by=request.user)
+        post = services.post_publish(post=self.get_object())
         return Response(self.get_serializer(post).data)
 
 
@@ -90,7 +74,7 @@ class PostViewSet(viewsets.ModelViewSet):
     partial_update=extend_schema(summary="Change some fields of a comment"),
     destroy=extend_schema(summary="Delete a comment"),
 )
-class CommentViewSet(viewsets.ModelViewSet):
+class CommentViewSet(ServiceCreateMixin, ServiceUpdateMixin, viewsets.ModelViewSet):
     """Comments on a post you can see. Only a comment's author may edit or delete it."""
 
     lookup_value_regex = r"\d+"
@@ -106,18 +90,15 @@ class CommentViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.comment_list(post=self.get_post())
 
-    def perform_create(self, serializer):
-        serializer.instance = services.comment_create(
-            post=self.get_post(), author=self.request.user, **serializer.validated_data
-        )
+    def create_object(self, validated_data):
+        return services.comment_create(post=self.get_post(), author=self.request.user, **validated_data)
 
-    def perform_update(self, serializer):
+    def update_object(self, comment, validated_data):
         # A PATCH may leave the body out (it is the only field): the comment keeps its own.
-        body = serializer.validated_data.get("body", serializer.instance.body)
-        serializer.instance = services.comment_update(comment=serializer.instance, by=self.request.user, body=body)
+        return services.comment_update(comment=comment, body=validated_data.get("body", comment.body))
 
     def perform_destroy(self, instance):
-        services.comment_delete(comment=instance, by=self.request.user)
+        services.comment_delete(comment=instance)
 
 
 @extend_schema_view(
@@ -127,8 +108,8 @@ class CommentViewSet(viewsets.ModelViewSet):
     destroy=extend_schema(summary="Unfollow an author"),
 )
 class SubscriptionViewSet(
+    ServiceCreateMixin,
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
@@ -143,13 +124,11 @@ class SubscriptionViewSet(
     def get_queryset(self):
         return selectors.subscription_list(user=self.request.user)
 
-    def perform_create(self, serializer):
-        serializer.instance = services.subscription_create(
-            subscriber=self.request.user, author=serializer.validated_data["author"]
-        )
+    def create_object(self, validated_data):
+        return services.subscription_create(subscriber=self.request.user, author=validated_data["author"])
 
     def perform_destroy(self, instance):
-        services.subscription_delete(subscription=instance, by=self.request.user)
+        services.subscription_delete(subscription=instance)
 
 
 @extend_schema_view(
@@ -172,7 +151,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         """Mark one notification read."""
-        notification = services.notification_mark_read(notification=self.get_object(), by=request.user)
+        notification = services.notification_mark_read(notification=self.get_object())
         return Response(NotificationSerializer(notification).data)
 
     @extend_schema(summary="Mark all your notifications read", request=None, responses=MarkedReadSerializer)
@@ -181,96 +160,3 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """Mark all your notifications read."""
         count = services.notification_mark_all_read(user=request.user)
         return Response(MarkedReadSerializer({"marked_read": count}).data)
-
-
-@extend_schema(summary="Create an account", tags=["auth"], responses={201: UserSerializer})
-class RegisterView(CreateAPIView):
-    """Create an account; then obtain tokens at /api/auth/token/."""
-
-    serializer_class = RegisterSerializer
-    permission_classes = [permissions.AllowAny]
-    authentication_classes = []
-    throttle_scope = "auth"
-
-    def perform_create(self, serializer):
-        serializer.instance = services.user_register(**serializer.validated_data)
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        self.perform_create(serializer)
-        return Response(UserSerializer(serializer.instance).data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(
-    summary="Sign in: obtain an access and a refresh token",
-    responses={
-        200: TokenObtainPairSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="Wrong username or password, or an inactive account."),
-    },
-)
-class TokenObtainView(TokenObtainPairView):
-    """Exchange a username and password for an access and a refresh token."""
-
-    throttle_scope = "auth"
-
-
-@extend_schema(
-    summary="Refresh: trade a refresh token for a new pair",
-    responses={
-        200: TokenRefreshSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="The refresh token is invalid, expired or revoked."),
-    },
-)
-class TokenRefreshRotateView(TokenRefreshView):
-    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked)."""
-
-    throttle_scope = "auth"
-
-
-@extend_schema(
-    summary="Check a token",
-    request=TokenVerifySerializer,
-    responses={
-        200: OpenApiResponse(
-            {"type": "object", "maxProperties": 0}, description="The token is valid; the body is `{}`."
-        ),
-        401: OpenApiResponse(ErrorSerializer, description="The token is invalid, expired or revoked."),
-    },
-)
-class TokenCheckView(TokenVerifyView):
-    """Check that a token is valid and not revoked."""
-
-    serializer_class = TokenCheckSerializer
-    throttle_scope = "auth"
-
-
-@extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
-class LogoutView(APIView):
-    """Revoke a refresh token so it can no longer be used."""
-
-    permission_classes = [permissions.IsAuthenticated]
-    serializer_class = LogoutSerializer
-
-    def post(self, request):
-        serializer = LogoutSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            token = RefreshToken(serializer.validated_data["refresh"])
-            if str(token.get("user_id")) != str(request.user.pk):
-                raise ValidationError({"refresh": ["This token belongs to another user."]})
-            token.blacklist()
-        except TokenError as exc:
-            raise ValidationError({"refresh": [str(exc)]}) from exc
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema(summary="Get your account", tags=["auth"])
-class MeView(RetrieveAPIView):
-    """Your own account."""
-
-    serializer_class = UserSerializer
-    permission_classes = [permissions.IsAuthenticated]
-
-    def get_object(self):
-        return self.request.user

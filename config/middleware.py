@@ -17,6 +17,6 @@ class ReadWholeBodyMiddleware:
 
     def __call__(self, request):
         if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
-            # Over DATA_UPLOAD_MAX_MEMORY_SIZE this raises RequestDataTooBig: a 413 (config/errors.py).
+            # Over DATA_UPLOAD_MAX_MEMORY_SIZE this raises RequestDataTooBig: a 413 (api/errors.py).
             request.body  # noqa: B018 - read for its effect: the stream is consumed and kept
         return self.get_response(request)

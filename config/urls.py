@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -27,6 +26,7 @@ urlpatterns = [
     path("health/", lambda request: health.liveness(), name="health"),
     path("ready/", lambda request: health.readiness(), name="ready"),
     path("admin/", admin.site.urls),
+    path("api/", include("accounts.urls")),
     path("api/", include("blog.urls")),
     # OpenAPI schema and its docs; the docs' assets come from drf-spectacular-sidecar via
     # whitenoise and their pages have no inline script, so they work offline and under a strict CSP.
@@ -34,17 +34,12 @@ urlpatterns = [
     path("api/docs/", _docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
     path(
         "api/redoc/",
-        _docs_page(SpectacularRedocView.as_view(url_name="schema", template_name="blog/redoc.html")),
+        _docs_page(SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")),
         name="redoc",
     ),
 ]
 
-if settings.BENCH_BASELINE_ENABLED:
-    from blog import baseline
-
-    urlpatterns.append(path("bench/baseline/posts/", baseline.post_list, name="bench-baseline"))
-
-handler400 = "config.errors.bad_request"
-handler403 = "config.errors.permission_denied"
-handler404 = "config.errors.not_found"
-handler500 = "config.errors.server_error"
+handler400 = "api.errors.bad_request"
+handler403 = "api.errors.permission_denied"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"

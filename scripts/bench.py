@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/blog_bench"
-# Kept in step with blog/management/commands/seed_bench.py.
+# Kept in step with bench/management/commands/seed_bench.py.
 WRITER = ("bench-writer", "bench-writer-password-123")
 FILTERED_QUERY = "published=true&created_after=2025-07-01T00:00:00Z&search=postgres&ordering=-published_at"
 
@@ -223,7 +223,7 @@ def _check_same_data(base: str) -> int:
     api = _get_json(f"{base}/api/posts/")
     baseline = _get_json(f"{base}/bench/baseline/posts/")
     if api != baseline:
-        raise SystemExit("scripts/bench: the baseline's body differs from GET /api/posts/; fix blog/baseline.py first")
+        raise SystemExit("scripts/bench: the baseline's body differs from GET /api/posts/; fix bench/baseline.py first")
     print(f"data: GET /api/posts/ and the baseline return identical bodies ({api['count']} published posts)")
     return api["results"][0]["id"]
 

@@ -26,20 +26,20 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["blog.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "blog.filters.SearchFilter",
-        "blog.filters.OrderingFilter",
+        "api.filters.SearchFilter",
+        "api.filters.OrderingFilter",
     ],
     # Its page size, and the largest a client may ask for, are the class's own.
-    "DEFAULT_PAGINATION_CLASS": "blog.pagination.PageNumberPagination",
-    "DEFAULT_SCHEMA_CLASS": "blog.schema.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         # DRF's own, but a Redis outage lets requests through instead of failing them.
-        "blog.throttling.AnonRateThrottle",
-        "blog.throttling.UserRateThrottle",
-        "blog.throttling.ScopedRateThrottle",
+        "api.throttling.AnonRateThrottle",
+        "api.throttling.UserRateThrottle",
+        "api.throttling.ScopedRateThrottle",
     ]
     if THROTTLE_ENABLED
     else [],

@@ -22,6 +22,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # Loads the Celery app with Django, so that @shared_task binds to it (config/apps.py).
     "config.apps.ProjectConfig",
+    "api",
+    "accounts",
     "blog",
 ]
 
@@ -90,3 +92,6 @@ WHITENOISE_MAX_AGE = 60 * 60 * 24 * 365 if not DEBUG else 0
 
 # The hand-written list that scripts/bench measures the API against; never on in production.
 BENCH_BASELINE_ENABLED = env.bool("BENCH_BASELINE_ENABLED", default=False)
+if BENCH_BASELINE_ENABLED:
+    INSTALLED_APPS.append("bench")
+    ROOT_URLCONF = "bench.urls"

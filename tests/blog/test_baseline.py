@@ -1,4 +1,4 @@
-"""The benchmark's yardstick (blog/baseline.py) must serve the same data as the API's first
+"""The benchmark's yardstick (bench/baseline.py) must serve the same data as the API's first
 page, or scripts/bench would compare two different things."""
 
 import json
@@ -7,7 +7,8 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from blog import baseline
+from bench import baseline
+from tests.config import support
 from tests.factories import CommentFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +48,23 @@ def test_baseline_has_no_next_link_when_everything_fits(api_client):
 def test_baseline_is_not_routed_unless_the_benchmark_turns_it_on(client):
     # BENCH_BASELINE_ENABLED is off by default: production never exposes it.
     assert client.get("/bench/baseline/posts/").status_code == 404
+
+
+@pytest.mark.urls("bench.urls")
+def test_the_benchmark_urlconf_routes_the_baseline_beside_the_whole_api(client, published_posts):
+    body = client.get("/bench/baseline/posts/").json()
+    assert body == client.get(reverse("post-list")).json()
+    assert body["count"] == len(published_posts)
+    assert client.get("/no-such-page/").json() == {"detail": "Not found."}  # the project's error handlers too
+
+
+def test_benchmarking_installs_the_bench_app_and_its_urlconf_and_only_then():
+    bench = support.app_env(BENCH_BASELINE_ENABLED="true")
+    seen = support.settings_of(bench, "INSTALLED_APPS", "ROOT_URLCONF")
+    assert ("bench" in seen["INSTALLED_APPS"], seen["ROOT_URLCONF"]) == (True, "bench.urls")
+    seen = support.settings_of(support.app_env(BENCH_BASELINE_ENABLED=None), "INSTALLED_APPS", "ROOT_URLCONF")
+    assert ("bench" in seen["INSTALLED_APPS"], seen["ROOT_URLCONF"]) == (False, "config.urls")
+    # scripts/bench seeds its data set with `manage.py seed_bench` under these settings.
+    result = support.manage("seed_bench", "--help", env=bench)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--comments" in result.stdout

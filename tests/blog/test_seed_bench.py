@@ -4,13 +4,19 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from blog.management.commands import seed_bench
+from bench.management.commands import seed_bench
 from blog.models import Comment, Post
 from tests.factories import PostFactory
 
 # transaction=True: on Postgres the command ends with VACUUM, which refuses to run in a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 SIZE = {"authors": 4, "posts": 30, "comments": 60}
+
+
+@pytest.fixture(autouse=True)
+def bench_installed(settings):
+    """seed_bench is the bench app's command, installed only when benchmarking."""
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "bench"]
 
 
 def _seed(capsys, **overrides):

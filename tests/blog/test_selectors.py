@@ -92,8 +92,3 @@ def test_subscriber_ids(user, other_user):
     SubscriptionFactory(author=other_user)
     assert selectors.subscriber_ids(author_id=user.pk) == [other_user.pk]
     assert selectors.subscriber_ids(author_id=other_user.pk + 1000) == []
-
-
-def test_user_get(user):
-    assert selectors.user_get(user_id=user.pk) == user
-    assert selectors.user_get(user_id=user.pk + 1000) is None

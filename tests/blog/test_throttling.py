@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from blog import throttling
+from api import throttling
 from tests.factories import PostFactory
 from tests.services import free_port
 
@@ -26,7 +26,7 @@ def redis_down(settings, monkeypatch):
 @pytest.mark.django_db
 def test_reads_writes_and_sign_in_are_served_while_redis_is_down(redis_down, api_client, auth_client, caplog):
     PostFactory(live=True)
-    caplog.set_level(logging.WARNING, logger="blog.throttling")
+    caplog.set_level(logging.WARNING, logger="api.throttling")
 
     anonymous = api_client.get("/api/posts/")  # the anon throttle
     created = auth_client.post("/api/posts/", {"title": "Still up", "body": "Redis is not."})  # the user throttle
@@ -36,7 +36,7 @@ def test_reads_writes_and_sign_in_are_served_while_redis_is_down(redis_down, api
     assert created.status_code == 201
     assert sign_in.status_code == 401  # the credentials were checked, not skipped
     # Logged once per process and minute, not once per request.
-    warnings = [record.getMessage() for record in caplog.records if record.name == "blog.throttling"]
+    warnings = [record.getMessage() for record in caplog.records if record.name == "api.throttling"]
     assert warnings == ["throttle cache unreachable (ConnectionError): requests are not rate-limited"]
 
 

@@ -1,4 +1,4 @@
-"""Errors raised outside DRF views answer JSON too (config/errors.py): clients always parse JSON,
+"""Errors raised outside DRF views answer JSON too (api/errors.py): clients always parse JSON,
 and production (DEBUG off, as in this test process) never shows a Django HTML page or a traceback."""
 
 import pytest

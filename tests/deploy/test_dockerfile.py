@@ -233,7 +233,7 @@ def test_dockerignore_keeps_local_state_and_secrets_out(path):
 
 def _needed_by_the_image():
     yield from ("pyproject.toml", "uv.lock", ".python-version", "manage.py")
-    for folder in ("blog", "config", "scripts"):
+    for folder in ("api", "accounts", "blog", "bench", "config", "scripts"):
         for path in sorted((ROOT / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 yield str(path.relative_to(ROOT))

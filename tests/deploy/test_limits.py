@@ -19,7 +19,7 @@ from django.test import RequestFactory
 from config import gunicorn as gunicorn_config
 from config import limits
 from config.celery import app as celery_app
-from config.errors import bad_request
+from api.errors import bad_request
 from tests.deploy import manifests
 
 # What each platform accepts as a stop grace, from its documentation.
@@ -54,7 +54,7 @@ def test_nginx_and_the_app_answer_an_oversized_body_alike():
     nginx = json.loads(manifests.nginx_named_location_body("too_large"))
     app = bad_request(RequestFactory().post("/api/posts/"), RequestDataTooBig())
     assert app.status_code == 413
-    assert nginx == json.loads(app.content), "nginx.conf's @too_large body and config/errors.py's 413 differ"
+    assert nginx == json.loads(app.content), "nginx.conf's @too_large body and api/errors.py's 413 differ"
     assert _size(limits.REQUEST_BODY_MAX_BYTES) in nginx["detail"]
 
 

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             for index, (title, body) in enumerate(DEMO_POSTS):
                 post = services.post_create(author=user, title=title, body=body)
                 if index < 2:
-                    services.post_publish(post=post, by=user)
+                    services.post_publish(post=post)
         login = f'{{"username":"{DEMO_USERNAME}","password":"{DEMO_PASSWORD}"}}'
         self.stdout.write(
             self.style.SUCCESS(

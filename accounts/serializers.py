@@ -1,0 +1,52 @@
+"""Account request and response shapes. Writes go through accounts.services."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenVerifySerializer
+
+User = get_user_model()
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
+    )
+    # The column's own limit: longer would be a database error rather than a 400.
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    password = serializers.CharField(write_only=True, min_length=1, max_length=128, style={"input_type": "password"})
+
+    def validate_username(self, value):
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with that username already exists.")
+        return value
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """The requesting user's own account: the only place an email is shown."""
+
+    # Optional at registration: an empty string for an account without one, which the schema
+    # must allow (a bare `format: email` refuses "").
+    email = serializers.EmailField(read_only=True, allow_blank=True, max_length=254, label="Email address")
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "date_joined"]
+        read_only_fields = fields
+
+
+class TokenCheckSerializer(TokenVerifySerializer):
+    """simplejwt's verify answers a revoked (blacklisted) token with a 400 validation error; it is
+    an invalid token like an expired or forged one, so it gets their 401."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except serializers.ValidationError as exc:  # raised only for a blacklisted token
+            raise TokenError(str(exc.detail[0])) from exc
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(help_text="The refresh token to revoke.")

@@ -1,0 +1,102 @@
+"""Sign-up, JWT tokens (obtain, refresh, verify, revoke) and your own account."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.generics import GenericAPIView, RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
+)
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from api.schema import ErrorSerializer
+
+from . import services
+from .serializers import LogoutSerializer, RegisterSerializer, TokenCheckSerializer, UserSerializer
+
+
+@extend_schema(summary="Create an account", tags=["auth"], responses={201: UserSerializer})
+class RegisterView(GenericAPIView):
+    """Create an account; then obtain tokens at /api/auth/token/."""
+
+    serializer_class = RegisterSerializer
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_scope = "auth"
+
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="Sign in: obtain an access and a refresh token",
+    responses={
+        200: TokenObtainPairSerializer,
+        401: OpenApiResponse(ErrorSerializer, description="Wrong username or password, or an inactive account."),
+    },
+)
+class TokenObtainView(TokenObtainPairView):
+    """Exchange a username and password for an access and a refresh token."""
+
+    throttle_scope = "auth"
+
+
+@extend_schema(
+    summary="Refresh: trade a refresh token for a new pair",
+    responses={
+        200: TokenRefreshSerializer,
+        401: OpenApiResponse(ErrorSerializer, description="The refresh token is invalid, expired or revoked."),
+    },
+)
+class TokenRefreshRotateView(TokenRefreshView):
+    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked)."""
+
+    throttle_scope = "auth"
+
+
+@extend_schema(
+    summary="Check a token",
+    request=TokenVerifySerializer,
+    responses={
+        200: OpenApiResponse(
+            {"type": "object", "maxProperties": 0}, description="The token is valid; the body is `{}`."
+        ),
+        401: OpenApiResponse(ErrorSerializer, description="The token is invalid, expired or revoked."),
+    },
+)
+class TokenCheckView(TokenVerifyView):
+    """Check that a token is valid and not revoked."""
+
+    serializer_class = TokenCheckSerializer
+    throttle_scope = "auth"
+
+
+@extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
+class LogoutView(APIView):
+    """Revoke a refresh token so it can no longer be used."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = LogoutSerializer
+
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.refresh_token_revoke(refresh=serializer.validated_data["refresh"], user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(summary="Get your account", tags=["auth"])
+class MeView(RetrieveAPIView):
+    """Your own account."""
+
+    serializer_class = UserSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_object(self):
+        return self.request.user
