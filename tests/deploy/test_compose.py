@@ -19,9 +19,9 @@ import dj_database_url
 import pytest
 import yaml
 
-from tests.deploy import dockerfile, manifests
-from tests.deploy.test_manifests import SCHEMAS
-from tests.services import ROOT, empty_redis_database, unavailable
+from tests.support import dockerfile, manifests
+from tests.support.external import ROOT, empty_redis_database, unavailable
+from tests.support.manifests import SCHEMAS
 
 ENV_EXAMPLE = ROOT / ".env.example"
 NGINX_CONF = ROOT / "nginx.conf"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy import dockerfile, manifests
-from tests.services import ROOT, free_port, unavailable, wait_for_http
+from tests.support import dockerfile, manifests
+from tests.support.external import ROOT, free_port, unavailable, wait_for_http
 
 VENV_BIN = Path(sys.executable).parent
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"

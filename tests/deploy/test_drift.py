@@ -9,8 +9,8 @@ import pytest
 import yaml
 from django.urls import Resolver404, resolve
 
-from tests.deploy import manifests
-from tests.services import ROOT, unavailable
+from tests.support import manifests
+from tests.support.external import ROOT, unavailable
 
 
 def _compose():

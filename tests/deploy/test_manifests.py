@@ -1,19 +1,15 @@
 """Each deployment manifest validates against its platform's schema (check-jsonschema), and
 the schemas are strict enough to catch a misspelled field."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.deploy import manifests
-from tests.services import ROOT, unavailable
-
-# CI clones the repository with ../shared beside it; elsewhere DEPLOY_SCHEMAS_DIR points at
-# the published copies (.github/workflows/ci.yml downloads them).
-SCHEMAS = Path(os.environ.get("DEPLOY_SCHEMAS_DIR") or ROOT.parent / "shared" / "schemas")
+from tests.support import manifests
+from tests.support.external import ROOT, unavailable
+from tests.support.manifests import SCHEMAS
 
 MANIFESTS = {
     "fly.toml": "fly",

@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.e2e import harness
-from tests.services import ROOT, free_port
+from tests.support import harness
+from tests.support.external import ROOT, free_port
 
 # Recognisable, so a test can assert it never shows up in a response, an error or an event.
 DB_PASSWORD = "s3cr3t-pw"
@@ -73,7 +73,7 @@ def send(env: dict[str, str], *requests: dict) -> list[dict]:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "responses.json"
         result = subprocess.run(
-            [sys.executable, "-m", "tests.config.drive", str(out)],
+            [sys.executable, "-m", "tests.support.drive", str(out)],
             cwd=ROOT,
             env={**env, "DJANGO_SETTINGS_MODULE": env.get("DJANGO_SETTINGS_MODULE", "config.settings")},
             input=json.dumps(list(requests)),

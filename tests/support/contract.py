@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blog.models import Comment, Notification, Post, Subscription
-from tests.factories import TEST_PASSWORD
+from tests.support.factories import TEST_PASSWORD
 
 User = get_user_model()
 

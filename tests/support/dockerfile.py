@@ -7,8 +7,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from tests.deploy import manifests
-from tests.services import ROOT
+from tests.support import manifests
+from tests.support.external import ROOT
 
 DOCKERIGNORE = ROOT / ".dockerignore"
 

@@ -1,6 +1,6 @@
 """The test process's environment, set before Django reads its settings.
 
-Loaded as a plugin (`-p tests.environment` in pyproject.toml) because pytest-django configures
+Loaded as a plugin (`-p tests.support.environment` in pyproject.toml) because pytest-django configures
 Django before any conftest.py is imported.
 """
 
@@ -14,6 +14,6 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Each xdist worker keeps its own throttle counters; a shared Redis cache would let
 # parallel tests throttle each other.
 os.environ.setdefault("CACHE_URL", "locmemcache://")
-# Tests run tasks in-process unless a test asks for the real broker (see tests/blog/test_tasks_broker.py).
+# Tests run tasks in-process unless a test asks for the real broker (see tests/integration/blog/test_tasks_broker.py).
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("LOG_JSON", "false")

@@ -12,8 +12,8 @@ import socket
 import threading
 from pathlib import Path
 
-from tests.e2e import harness
-from tests.services import free_port, port_open
+from tests.support import harness
+from tests.support.external import free_port, port_open
 
 
 class TcpProxy:

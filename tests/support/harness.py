@@ -1,13 +1,13 @@
 """A live stack for end-to-end tests: gunicorn started by scripts/web, and nginx running the
 project's own nginx.conf in front of it, both ordinary processes on free loopback ports.
 
-Typical use, in a module-scoped fixture (see tests/e2e/test_nginx.py)::
+Typical use, in a module-scoped fixture (see tests/system/test_nginx.py)::
 
     pytestmark = pytest.mark.django_db
 
     @pytest.fixture(scope="module")
     def stack(django_db_setup, collected_static):  # collected_static: tests/conftest.py
-        nginx_binary = services.executable("nginx")
+        nginx_binary = external.executable("nginx")
         env = harness.app_env(harness.live_database_url(), SECURE_SSL_REDIRECT="true")
         with harness.live_stack(env, nginx_binary, static_source=collected_static) as stack:
             yield stack
@@ -65,7 +65,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.services import ROOT, free_port, port_open, wait_for_http
+from tests.support.external import ROOT, free_port, port_open, wait_for_http
 
 NGINX_CONF = ROOT / "nginx.conf"
 SCRIPTS_WEB = ROOT / "scripts" / "web"
@@ -130,7 +130,7 @@ def live_database_url() -> str:
 
     settings = connection.settings_dict
     if settings["ENGINE"] != "django.db.backends.postgresql":
-        from tests.services import unavailable
+        from tests.support.external import unavailable
 
         unavailable("DATABASE_URL does not point at PostgreSQL (the live stack runs on Postgres)")
     user = urllib.parse.quote(settings.get("USER") or "", safe="")

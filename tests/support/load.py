@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.e2e import harness
+from tests.support import harness
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ are probed, which environment variables are set. Shared by the deploy tests."""
 
 import ast
 import json
+import os
 import re
 import shlex
 import tomllib
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.services import ROOT
+from tests.support.external import ROOT
 
 ROLES = ("web", "worker", "beat", "release")
 PROCFILE = ROOT / "Procfile"
@@ -23,6 +24,9 @@ SETTINGS = ROOT / "config" / "settings.py"
 # Railway configures one service per file: railway.json is web, railway.<role>.json the others.
 RAILWAY_ROLE = re.compile(r"^railway(?:\.(?P<role>[a-z]+))?\.json$")
 URL_PATH = re.compile(r"https?://[^/\s\"']+(?P<path>/[^\s\"']*)")
+# The platforms' JSON Schemas. CI clones the repository with ../shared beside it; elsewhere
+# DEPLOY_SCHEMAS_DIR points at the published copies (.github/workflows/ci.yml downloads them).
+SCHEMAS = Path(os.environ.get("DEPLOY_SCHEMAS_DIR") or ROOT.parent / "shared" / "schemas")
 
 
 @dataclass

@@ -1,15 +1,8 @@
-"""Fixtures for the background-work tests: an author and their audience, a record of the
-task runs Celery reports, and a real SMTP server on loopback."""
+"""Background-work helpers: the tasks' names, an author and their audience, and a record of the
+task runs Celery reports (the fixtures that make them are in tests/conftest.py)."""
 
 import threading
 from dataclasses import dataclass, field
-
-import environ
-import pytest
-from celery import signals
-
-from tests.factories import SubscriptionFactory, UserFactory
-from tests.mailserver import SMTPServer
 
 NOTIFY = "blog.tasks.notify_subscribers"
 SWEEP = "blog.tasks.sweep_pending_notifications"
@@ -33,18 +26,6 @@ class Audience:
     @property
     def subscribers(self):
         return [self.alice, self.bob, self.no_email]
-
-
-@pytest.fixture
-def audience(db):
-    author = UserFactory()
-    alice, bob = UserFactory(), UserFactory()
-    no_email = UserFactory(email="")
-    outsider = UserFactory()
-    for subscriber in (alice, bob, no_email):
-        SubscriptionFactory(subscriber=subscriber, author=author)
-    SubscriptionFactory(subscriber=outsider)  # follows another author
-    return Audience(author=author, alice=alice, bob=bob, no_email=no_email, outsider=outsider)
 
 
 @dataclass(frozen=True)
@@ -93,30 +74,3 @@ class TaskRuns:
     def _on_retry(self, sender=None, request=None, reason=None, **kwargs):
         with self._changed:
             self.retries.append(Retry(sender.name, request.retries, reason.when, reason.exc))
-
-
-@pytest.fixture
-def task_runs():
-    runs = TaskRuns()
-    signals.task_postrun.connect(runs._on_postrun, weak=False)
-    signals.task_retry.connect(runs._on_retry, weak=False)
-    yield runs
-    signals.task_postrun.disconnect(runs._on_postrun)
-    signals.task_retry.disconnect(runs._on_retry)
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def email_url(settings):
-    """Configure email from an EMAIL_URL, exactly as config/settings.py does."""
-
-    def configure(url: str) -> None:
-        for name, value in environ.Env.email_url_config(url).items():
-            setattr(settings, name, value)
-
-    return configure

@@ -7,12 +7,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests import services
-from tests.e2e import harness
+from tests.support import external, harness
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = services.ROOT / "artifacts"
+ARTIFACTS = external.ROOT / "artifacts"
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -32,7 +31,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 @pytest.fixture(scope="module")
 def chromium():
-    return services.executable("chromium")
+    return external.executable("chromium")
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +45,8 @@ def app_url(tmp_path_factory, collected_static):
         WEB_CONCURRENCY="1",
     )
     subprocess.run(
-        [services.python(), "manage.py", "migrate", "--noinput"],
-        cwd=services.ROOT,
+        [external.python(), "manage.py", "migrate", "--noinput"],
+        cwd=external.ROOT,
         env=env,
         check=True,
         capture_output=True,

@@ -12,7 +12,7 @@ Last, a bounded load: 64 clients for 30 s through nginx on reads and writes, wit
 the database holding exactly the posts that were answered 201.
 
 The faults touch only this module's own processes: its Redis on a port of its own, and a TCP
-proxy in front of the machine's Postgres that it cuts (tests/e2e/faults.py).
+proxy in front of the machine's Postgres that it cuts (tests/support/faults.py).
 """
 
 import signal
@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import pytest
 
 from blog.models import Notification, Post
-from tests import services
-from tests.e2e import faults, harness, load
-from tests.mailserver import SMTPServer
+from tests.support import external, faults, harness, load
+from tests.support.mailserver import SMTPServer
 
 # transaction=True: the processes see only committed rows, and every table is emptied after
 # each test. One xdist worker runs the whole module, on one stack.
@@ -71,8 +70,8 @@ def _through(proxy: faults.TcpProxy, database_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def live(django_db_setup, collected_static):
-    nginx_binary = services.executable("nginx")
-    redis_binary = services.executable("redis-server")
+    nginx_binary = external.executable("nginx")
+    redis_binary = external.executable("redis-server")
     database_url = harness.live_database_url()
     target = urllib.parse.urlsplit(database_url)
     with (
@@ -340,7 +339,7 @@ def test_a_gunicorn_stopped_under_load_fails_no_request(live):
 
 # --- Load ----------------------------------------------------------------------------------------
 def test_a_bounded_load_on_reads_and_writes_gets_no_5xx_and_loses_no_write(live):
-    """64 clients for 30 s through nginx, cycling list, detail and create (tests/e2e/load.py):
+    """64 clients for 30 s through nginx, cycling list, detail and create (tests/support/load.py):
     every response is a 200 or 201, none fails, and the posts in the database are exactly
     those whose create was answered 201."""
     author = sign_up(live.stack.web.url, "loader")

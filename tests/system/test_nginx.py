@@ -10,9 +10,8 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests import services
-from tests.e2e import harness
-from tests.factories import PostFactory, UserFactory
+from tests.support import external, harness
+from tests.support.factories import PostFactory, UserFactory
 
 User = get_user_model()
 
@@ -27,7 +26,7 @@ ONE_MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def nginx_binary():
-    return services.executable("nginx")
+    return external.executable("nginx")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +63,7 @@ def _get(stack, path, headers=None):
 def test_nginx_t_accepts_the_shipped_file_with_only_addresses_and_paths_rendered(nginx_binary, tmp_path):
     with harness.scratch_dir() as workdir:
         conf = harness.render_nginx_conf(
-            upstream="127.0.0.1:8000", listen_port=services.free_port(), srv_root=workdir / "srv", prefix=workdir
+            upstream="127.0.0.1:8000", listen_port=external.free_port(), srv_root=workdir / "srv", prefix=workdir
         )
         result = harness.nginx_test(nginx_binary, conf, workdir)
         rendered = conf.read_text().splitlines()

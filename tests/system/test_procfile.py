@@ -17,8 +17,8 @@ import urllib.parse
 
 import pytest
 
-from tests.e2e import harness
-from tests.services import ROOT, empty_redis_database, free_port, postgres_url, wait_for_http
+from tests.support import harness
+from tests.support.external import ROOT, empty_redis_database, free_port, postgres_url, wait_for_http
 
 pytestmark = pytest.mark.e2e
 

@@ -2,11 +2,11 @@
 /api/schema/ is fuzzed through nginx in front of gunicorn (scripts/web), on the Postgres test
 database, signed in with a real JWT; every answer must match that same schema.
 
-Why: the contract tests (tests/blog/) check the cases someone thought of; this sends what nobody
+Why: the contract tests (tests/unit/) check the cases someone thought of; this sends what nobody
 did (wrong types, odd strings and offsets, missing fields, huge bodies, unexpected methods)
 and holds the deployment to four promises: no 5xx, only documented status codes and content
 types, and bodies that match their documented schema. Each failure it found is pinned down by
-an ordinary in-process regression test in tests/blog/ ("Found by Schemathesis").
+an ordinary in-process regression test in tests/unit/ ("Found by Schemathesis").
 
 Reproducible: a fixed seed, Hypothesis derandomized and without an example database. For a
 deeper look, raise MAX_EXAMPLES or change SEED locally.
@@ -30,8 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests import services
-from tests.e2e import harness
+from tests.support import external, harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -60,7 +59,7 @@ def stack(django_db_setup):
         THROTTLE_USER_RATE="100000/min",
         THROTTLE_AUTH_RATE="100000/min",
     )
-    with harness.live_stack(env, services.executable("nginx")) as live:
+    with harness.live_stack(env, external.executable("nginx")) as live:
         yield live
 
 

@@ -23,11 +23,11 @@ from celery.contrib.testing.worker import start_worker
 from blog.models import Notification, Post
 from blog.tasks import notify_subscribers, sweep_pending_notifications
 from config.celery import app as celery_app
-from tests.blog.conftest import NOTIFY, SWEEP
-from tests.blog.helpers import publish
-from tests.e2e import harness
-from tests.factories import PostFactory
-from tests.services import free_port, redis_url
+from tests.support import harness
+from tests.support.contract import publish
+from tests.support.external import free_port, redis_url
+from tests.support.factories import PostFactory
+from tests.support.tasks import NOTIFY, SWEEP
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a worker only sees committed rows
 
@@ -62,7 +62,7 @@ def broker():
     conf.update(task_always_eager=False, task_default_queue=queue, worker_enable_remote_control=False)
     _use_broker(url)
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    # tests/deploy/test_procfile.py claims (and then flushes) a Redis database only if it is empty.
+    # tests/system/test_procfile.py claims (and then flushes) a Redis database only if it is empty.
     client.set(f"{queue}.in-use", 1, ex=600)
     published: list[str] = []
 

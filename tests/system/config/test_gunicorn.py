@@ -17,10 +17,8 @@ from django.db import connection
 
 from config import gunicorn as gunicorn_config
 from config import gunicorn_worker
-from tests import services
-from tests.config import support
-from tests.e2e import harness
-from tests.services import ROOT
+from tests.support import child, external, harness
+from tests.support.external import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +49,7 @@ def _wait_for(condition, timeout=60.0):
 def web(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("gunicorn")
     (workdir / "static").mkdir()
-    env = support.app_env(WEB_CONCURRENCY="3", WEB_THREADS="2", STATIC_ROOT=str(workdir / "static"))
+    env = child.app_env(WEB_CONCURRENCY="3", WEB_THREADS="2", STATIC_ROOT=str(workdir / "static"))
     with harness.Gunicorn.start(env, workdir) as server:
         yield server
 
@@ -104,7 +102,7 @@ def test_a_long_query_string_that_nginx_passes_on_reaches_the_app(web):
 
 def test_sigterm_stops_master_and_workers_cleanly_within_the_graceful_timeout(tmp_path):
     (tmp_path / "static").mkdir()
-    env = support.app_env(WEB_CONCURRENCY="2", STATIC_ROOT=str(tmp_path / "static"))
+    env = child.app_env(WEB_CONCURRENCY="2", STATIC_ROOT=str(tmp_path / "static"))
     web = harness.Gunicorn.start(env, tmp_path)
     try:
         assert _wait_for(lambda: len(_children(web.process.pid)) == 2)
@@ -135,7 +133,7 @@ def test_sigterm_answers_every_connection_already_queued_and_refuses_new_ones(tm
     (the sync worker resets them when its socket closes), and a connection made after the
     stop is refused, which a proxy retries on another instance (config/gunicorn_worker.py)."""
     (tmp_path / "static").mkdir()
-    env = support.app_env(WEB_CONCURRENCY="1", WEB_THREADS="1", STATIC_ROOT=str(tmp_path / "static"))
+    env = child.app_env(WEB_CONCURRENCY="1", WEB_THREADS="1", STATIC_ROOT=str(tmp_path / "static"))
     web = harness.Gunicorn.start(env, tmp_path)
     waiting = []
     try:
@@ -172,7 +170,7 @@ def empty_database(tmp_path):
         return
     import psycopg
 
-    parts = urllib.parse.urlsplit(services.postgres_url())
+    parts = urllib.parse.urlsplit(external.postgres_url())
     name = f"release_{uuid.uuid4().hex[:12]}"
     admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -185,21 +183,21 @@ def empty_database(tmp_path):
 
 
 def test_release_migrates_then_exits_without_serving(empty_database):
-    port = services.free_port()
-    env = support.app_env(empty_database, PORT=str(port))
+    port = external.free_port()
+    env = child.app_env(empty_database, PORT=str(port))
     result = subprocess.run(
         [str(ROOT / "scripts" / "release")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Applying blog.0001_initial... OK" in result.stdout
     assert "Listening" not in result.stdout + result.stderr
-    assert not services.port_open("127.0.0.1", port)
+    assert not external.port_open("127.0.0.1", port)
 
     # The tables exist, and nothing is left to apply.
-    again = support.manage("migrate", "--check", env=env)
+    again = child.manage("migrate", "--check", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     code = "from django.db import connection; print(sorted(connection.introspection.table_names()))"
-    tables = support.manage("shell", "-c", code, env={**env, "LOG_LEVEL": "ERROR"})
+    tables = child.manage("shell", "-c", code, env={**env, "LOG_LEVEL": "ERROR"})
     assert tables.returncode == 0, tables.stderr
     for table in ("blog_post", "blog_comment", "auth_user", "django_migrations"):
         assert f"'{table}'" in tables.stdout

@@ -6,9 +6,7 @@ import json
 import pytest
 from django.db import connection
 
-from tests import services
-from tests.config import support
-from tests.e2e import harness
+from tests.support import child, external, harness
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +17,7 @@ PROBE_HOST = "172.19.3.7:8000"
 def _assert_reveals_no_address(body: str, database_url: str) -> None:
     """Failures name the component and the exception class, never where it is or how to log in."""
     port = database_url.rsplit(":", 1)[1].split("/")[0]
-    for secret in (support.DB_PASSWORD, port, "127.0.0.1", "postgres://", "blog:"):
+    for secret in (child.DB_PASSWORD, port, "127.0.0.1", "postgres://", "blog:"):
         assert secret not in body, f"{secret!r} leaked into {body}"
 
 
@@ -29,8 +27,8 @@ def database_down(tmp_path_factory):
     """scripts/web with the production defaults (HTTPS redirect on) and nothing listening at DATABASE_URL."""
     workdir = tmp_path_factory.mktemp("health")
     (workdir / "static").mkdir()
-    database_url = support.unreachable_database_url()
-    env = support.app_env(
+    database_url = child.unreachable_database_url()
+    env = child.app_env(
         database_url,
         SECURE_SSL_REDIRECT="true",
         ALLOWED_HOSTS="blog.example.com",
@@ -88,43 +86,43 @@ def test_probes_skip_the_https_redirect_and_host_check_that_apply_everywhere_els
 def migrated_sqlite(tmp_path_factory):
     """A SQLite database after `manage.py migrate`, as the release phase leaves it."""
     url = f"sqlite:///{tmp_path_factory.mktemp('ready') / 'db.sqlite3'}"
-    result = support.manage("migrate", "--noinput", env=support.app_env(url))
+    result = child.manage("migrate", "--noinput", env=child.app_env(url))
     assert result.returncode == 0, result.stderr
     return url
 
 
 def _ready(env) -> tuple[int, dict, str]:
-    (response,) = support.send(env, {"method": "GET", "path": "/ready/", "headers": {"Host": PROBE_HOST}})
+    (response,) = child.send(env, {"method": "GET", "path": "/ready/", "headers": {"Host": PROBE_HOST}})
     return response["status"], json.loads(response["body"]), response["body"]
 
 
 def test_ready_is_503_while_migrations_are_unapplied_and_200_once_the_release_phase_ran(tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    env = support.app_env(url, REDIS_URL=None)
+    env = child.app_env(url, REDIS_URL=None)
     # A new image serving before its release phase: only some apps' tables exist.
-    assert support.manage("migrate", "auth", "--noinput", env=env).returncode == 0
+    assert child.manage("migrate", "auth", "--noinput", env=env).returncode == 0
     status, body, _ = _ready(env)
     assert status == 503
     assert body["checks"] == {"database": "ok", "migrations": "error: RuntimeError"}
 
-    assert support.manage("migrate", "--noinput", env=env).returncode == 0
+    assert child.manage("migrate", "--noinput", env=env).returncode == 0
     status, body, _ = _ready(env)
     assert (status, body) == (200, {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}})
 
 
 def test_ready_is_503_naming_redis_when_redis_is_down(migrated_sqlite):
-    redis_port = services.free_port()
-    env = support.app_env(migrated_sqlite, REDIS_URL=f"redis://:{support.DB_PASSWORD}@127.0.0.1:{redis_port}/0")
+    redis_port = external.free_port()
+    env = child.app_env(migrated_sqlite, REDIS_URL=f"redis://:{child.DB_PASSWORD}@127.0.0.1:{redis_port}/0")
     status, body, raw = _ready(env)
     assert status == 503
     assert body["checks"] == {"database": "ok", "migrations": "ok", "redis": "error: ConnectionError"}
-    assert support.DB_PASSWORD not in raw and str(redis_port) not in raw
+    assert child.DB_PASSWORD not in raw and str(redis_port) not in raw
 
 
 def test_ready_is_503_when_the_database_is_down(migrated_sqlite):
     """The same answer through the whole stack in a child process as from gunicorn above, Redis up or not."""
-    database_url = support.unreachable_database_url()
-    status, body, raw = _ready(support.app_env(database_url, REDIS_URL=None))
+    database_url = child.unreachable_database_url()
+    status, body, raw = _ready(child.app_env(database_url, REDIS_URL=None))
     assert status == 503
     assert body["checks"] == {"database": "error: OperationalError", "migrations": "skipped"}
     _assert_reveals_no_address(raw, database_url)
@@ -140,13 +138,13 @@ def live_database_url(migrated_sqlite, django_db_setup):
 
 @pytest.mark.django_db
 def test_ready_is_200_with_the_database_migrated_and_no_redis_configured(live_database_url):
-    status, body, _ = _ready(support.app_env(live_database_url, REDIS_URL=None))
+    status, body, _ = _ready(child.app_env(live_database_url, REDIS_URL=None))
     assert (status, body) == (200, {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}})
 
 
 @pytest.mark.django_db
 def test_ready_is_200_with_the_database_and_redis_up(live_database_url):
-    redis_url = services.redis_url()
-    status, body, _ = _ready(support.app_env(live_database_url, REDIS_URL=redis_url, CACHE_URL=None))
+    redis_url = external.redis_url()
+    status, body, _ = _ready(child.app_env(live_database_url, REDIS_URL=redis_url, CACHE_URL=None))
     assert status == 200, body
     assert body == {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "redis": "ok"}}

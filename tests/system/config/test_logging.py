@@ -7,9 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.config import support
-from tests.e2e import harness
-from tests.services import ROOT, free_port, wait_for_http
+from tests.support import child, harness
+from tests.support.external import ROOT, free_port, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +46,7 @@ def json_logs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("logs")
     (workdir / "static").mkdir()
     port = free_port()
-    env = support.app_env(LOG_JSON="true", WEB_CONCURRENCY="1", PORT=str(port), STATIC_ROOT=str(workdir / "static"))
+    env = child.app_env(LOG_JSON="true", WEB_CONCURRENCY="1", PORT=str(port), STATIC_ROOT=str(workdir / "static"))
     stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(

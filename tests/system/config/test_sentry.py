@@ -12,8 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import brotli
 import pytest
 
-from tests.config import support
-from tests.e2e import harness
+from tests.support import child, harness
 
 pytestmark = pytest.mark.e2e
 
@@ -76,17 +75,17 @@ def web(ingest, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sentry")
     (workdir / "static").mkdir()
     database_url = f"sqlite:///{workdir / 'db.sqlite3'}"
-    env = support.app_env(
+    env = child.app_env(
         database_url,
         SENTRY_DSN=f"http://publickey@127.0.0.1:{ingest.server_port}/1",
         SENTRY_ENVIRONMENT=ENVIRONMENT,
         RENDER_GIT_COMMIT=COMMIT,
-        DJANGO_SETTINGS_MODULE="tests.config.crash_settings",
+        DJANGO_SETTINGS_MODULE="tests.support.crash_settings",
         WEB_CONCURRENCY="1",
         STATIC_ROOT=str(workdir / "static"),
     )
-    assert support.manage("migrate", "--noinput", env=env).returncode == 0
-    created = support.manage(
+    assert child.manage("migrate", "--noinput", env=env).returncode == 0
+    created = child.manage(
         "createsuperuser",
         "--noinput",
         env={

@@ -7,8 +7,7 @@ import json
 import brotli
 import pytest
 
-from tests.config import support
-from tests.e2e import harness
+from tests.support import child, harness
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +37,7 @@ def test_collectstatic_writes_hashed_and_compressed_files(collected_static, hash
 @pytest.fixture(scope="module")
 def web(collected_static, tmp_path_factory):
     """gunicorn serving the collected files; its database is down, which static files never touch."""
-    env = support.app_env(STATIC_ROOT=str(collected_static), WEB_CONCURRENCY="1")
+    env = child.app_env(STATIC_ROOT=str(collected_static), WEB_CONCURRENCY="1")
     with harness.Gunicorn.start(env, tmp_path_factory.mktemp("static-web")) as server:
         yield server
 

@@ -6,8 +6,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from tests.blog.helpers import bearer, error, obtain_tokens, ok, snapshot, unauthorized
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.support.contract import bearer, error, obtain_tokens, ok, snapshot, unauthorized
+from tests.support.factories import TEST_PASSWORD, UserFactory
 
 User = get_user_model()
 

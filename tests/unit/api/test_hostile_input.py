@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from blog.models import Comment, Post
-from tests.blog.helpers import snapshot
-from tests.factories import TEST_PASSWORD, CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
+from tests.support.contract import snapshot
+from tests.support.factories import TEST_PASSWORD, CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
 
 User = get_user_model()
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
 
-from tests.services import ROOT, python
+from tests.support.external import ROOT, python
 
 SNAPSHOT = ROOT / "schema.snapshot.yaml"
 REFRESH = "scripts/schema"

@@ -7,9 +7,8 @@ import random
 import pytest
 from rest_framework.throttling import SimpleRateThrottle
 
-from tests import services
-from tests.config import support
-from tests.factories import PostFactory
+from tests.support import child, external
+from tests.support.factories import PostFactory
 
 RATES = {"anon": "3/min", "user": "5/min", "auth": "2/min"}
 WRONG_LOGIN = {"username": "nobody", "password": "wrong-password"}
@@ -73,26 +72,26 @@ def test_signed_in_users_get_the_user_rate_instead(small_rates, auth_client, dja
 def _token_posts(env, count, remote_addr="127.0.0.1"):
     """Statuses of `count` invalid token requests (400 before any query), from one process."""
     requests = [{"method": "POST", "path": "/api/auth/token/", "json": {}, "remote_addr": remote_addr}] * count
-    return [response["status"] for response in support.send(env, *requests)]
+    return [response["status"] for response in child.send(env, *requests)]
 
 
 @pytest.mark.parametrize(("enabled", "statuses"), [("true", [400, 429, 429]), ("false", [400, 400, 400])])
 def test_throttle_enabled_false_removes_every_throttle(enabled, statuses):
     # The database is unreachable: neither answer touches it.
-    env = support.app_env(THROTTLE_ENABLED=enabled, THROTTLE_AUTH_RATE="1/min", THROTTLE_ANON_RATE="1/min")
+    env = child.app_env(THROTTLE_ENABLED=enabled, THROTTLE_AUTH_RATE="1/min", THROTTLE_ANON_RATE="1/min")
     assert _token_posts(env, 3) == statuses
     expected = [] if enabled == "false" else ["AnonRateThrottle", "UserRateThrottle", "ScopedRateThrottle"]
-    classes = support.settings_of(env, "REST_FRAMEWORK")["REST_FRAMEWORK"]["DEFAULT_THROTTLE_CLASSES"]
+    classes = child.settings_of(env, "REST_FRAMEWORK")["REST_FRAMEWORK"]["DEFAULT_THROTTLE_CLASSES"]
     assert [name.rsplit(".", 1)[1] for name in classes] == expected
 
 
 def test_with_redis_every_process_counts_against_the_same_limit():
-    redis_url = services.redis_url()
+    redis_url = external.redis_url()
     import redis
 
     # A client address of its own (a documentation range), so no other test shares the counter.
     address = f"198.51.100.{random.randint(1, 254)}"
-    env = support.app_env(REDIS_URL=redis_url, CACHE_URL=None, THROTTLE_AUTH_RATE="3/min", THROTTLE_ANON_RATE="100/min")
+    env = child.app_env(REDIS_URL=redis_url, CACHE_URL=None, THROTTLE_AUTH_RATE="3/min", THROTTLE_ANON_RATE="100/min")
     client = redis.Redis.from_url(redis_url)
     try:
         assert _token_posts(env, 2, address) == [400, 400]
@@ -106,11 +105,11 @@ def test_with_redis_every_process_counts_against_the_same_limit():
 
 def test_without_redis_each_process_counts_on_its_own():
     """The contrast that makes the previous test mean something: local memory is per process."""
-    env = support.app_env(REDIS_URL=None, CACHE_URL=None, THROTTLE_AUTH_RATE="3/min", THROTTLE_ANON_RATE="100/min")
+    env = child.app_env(REDIS_URL=None, CACHE_URL=None, THROTTLE_AUTH_RATE="3/min", THROTTLE_ANON_RATE="100/min")
     assert _token_posts(env, 2) == [400, 400]
     assert _token_posts(env, 2) == [400, 400]
 
 
 def test_the_shipped_rates_are_the_documented_defaults():
-    rates = support.settings_of(support.app_env(), "REST_FRAMEWORK")["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]
+    rates = child.settings_of(child.app_env(), "REST_FRAMEWORK")["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]
     assert rates == {"anon": "120/min", "user": "600/min", "auth": "10/min"}

@@ -6,8 +6,8 @@ import logging
 import pytest
 
 from blog import throttling
-from tests.factories import PostFactory
-from tests.services import free_port
+from tests.support.external import free_port
+from tests.support.factories import PostFactory
 
 
 @pytest.fixture

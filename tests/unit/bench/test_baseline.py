@@ -8,7 +8,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from blog import baseline
-from tests.factories import CommentFactory, PostFactory, UserFactory
+from tests.support.factories import CommentFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from blog.management.commands import seed_bench
 from blog.models import Comment, Post
-from tests.factories import PostFactory
+from tests.support.factories import PostFactory
 
 # transaction=True: on Postgres the command ends with VACUUM, which refuses to run in a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)

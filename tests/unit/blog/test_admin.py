@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory, UserFactory
+from tests.support.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory, UserFactory
 
 User = get_user_model()
 

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from blog.models import Comment
-from tests.blog.helpers import COMMENT_FIELDS, assert_no_private_data, error, ok, snapshot, unauthorized
-from tests.factories import CommentFactory, PostFactory
+from tests.support.contract import COMMENT_FIELDS, assert_no_private_data, error, ok, snapshot, unauthorized
+from tests.support.factories import CommentFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from blog.models import Notification
-from tests.blog.helpers import NOTIFICATION_FIELDS, assert_no_private_data, error, ok, snapshot, unauthorized
-from tests.factories import NotificationFactory
+from tests.support.contract import NOTIFICATION_FIELDS, assert_no_private_data, error, ok, snapshot, unauthorized
+from tests.support.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 

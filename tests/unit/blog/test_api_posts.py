@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APITestCase
 
 from blog.models import Post
-from tests.blog.helpers import (
+from tests.support.contract import (
     POST_FIELDS,
     assert_no_private_data,
     bearer,
@@ -24,7 +24,7 @@ from tests.blog.helpers import (
     snapshot,
     unauthorized,
 )
-from tests.factories import TEST_PASSWORD, CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
+from tests.support.factories import TEST_PASSWORD, CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 

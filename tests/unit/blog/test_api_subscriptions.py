@@ -3,8 +3,8 @@
 import pytest
 
 from blog.models import Subscription
-from tests.blog.helpers import SUBSCRIPTION_FIELDS, assert_no_private_data, error, ok, snapshot, unauthorized
-from tests.factories import SubscriptionFactory, UserFactory
+from tests.support.contract import SUBSCRIPTION_FIELDS, assert_no_private_data, error, ok, snapshot, unauthorized
+from tests.support.factories import SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

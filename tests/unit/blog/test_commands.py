@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from blog.management.commands import seed_demo
 from blog.models import Post
-from tests.blog.helpers import bearer, obtain_tokens, ok
+from tests.support.contract import bearer, obtain_tokens, ok
 
 User = get_user_model()
 

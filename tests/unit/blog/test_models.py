@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from blog.models import Comment, Notification, Post, Subscription
-from tests.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
+from tests.support.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from rest_framework.test import APIClient
 from blog import selectors
 from blog.models import Comment, Notification, Post, Subscription
 from blog.serializers import PostSerializer
-from tests.blog.helpers import bearer, obtain_tokens, ok
-from tests.factories import TEST_PASSWORD, PostFactory
-from tests.services import postgres_url
+from tests.support.contract import bearer, obtain_tokens, ok
+from tests.support.external import postgres_url
+from tests.support.factories import TEST_PASSWORD, PostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from blog import selectors
-from tests.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
+from tests.support.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 

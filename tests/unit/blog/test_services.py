@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from blog import services
 from blog.models import Comment, Notification, Post, Subscription
-from tests.factories import (
+from tests.support.factories import (
     TEST_PASSWORD,
     CommentFactory,
     NotificationFactory,

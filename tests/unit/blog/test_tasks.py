@@ -3,7 +3,7 @@ what publishing a post sets off, and the guarantees of the tasks themselves. The
 idempotent, retried with jittered backoff on transient failures only, swept from the outbox
 when their enqueue was lost, and scheduled by beat.
 
-The same tasks through a real Redis broker and real workers: tests/blog/test_tasks_broker.py.
+The same tasks through a real Redis broker and real workers: tests/integration/blog/test_tasks_broker.py.
 """
 
 import os
@@ -28,11 +28,11 @@ from blog import services
 from blog.models import Notification, Post
 from blog.tasks import flush_expired_tokens, notify_subscribers, sweep_pending_notifications
 from config.celery import app as celery_app
-from tests.blog.conftest import NOTIFY
-from tests.blog.helpers import publish
-from tests.e2e import harness
-from tests.factories import PostFactory, SubscriptionFactory, UserFactory
-from tests.services import ROOT, free_port
+from tests.support import harness
+from tests.support.contract import publish
+from tests.support.external import ROOT, free_port
+from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory
+from tests.support.tasks import NOTIFY
 
 pytestmark = pytest.mark.django_db
 

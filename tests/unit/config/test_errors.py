@@ -26,12 +26,12 @@ def test_an_unknown_host_is_a_json_400(client):
     _assert_json(client.get("/api/", headers={"Host": "evil.example"}), 400, "Bad request.")
 
 
-@pytest.mark.urls("tests.config.crash_urls")
+@pytest.mark.urls("tests.support.crash_urls")
 def test_a_permission_denied_outside_drf_is_a_json_403(client):
     _assert_json(client.get("/forbidden/"), 403, "You do not have permission to perform this action.")
 
 
-@pytest.mark.urls("tests.config.crash_urls")
+@pytest.mark.urls("tests.support.crash_urls")
 def test_an_unhandled_exception_is_a_json_500_without_details(user):
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(user)
@@ -40,7 +40,7 @@ def test_an_unhandled_exception_is_a_json_500_without_details(user):
     assert b"CrashTestError" not in response.content and b"Traceback" not in response.content
 
 
-@pytest.mark.urls("tests.config.crash_urls")
+@pytest.mark.urls("tests.support.crash_urls")
 def test_an_unreachable_database_is_a_json_503_asking_to_retry(client):
     """A database outage is not a bug: 503 with Retry-After, and nothing of the error's text
     (it names the database host)."""

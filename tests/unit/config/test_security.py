@@ -4,8 +4,8 @@ cookies, HTTPS redirect and CORS rules reach real responses."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.config import support
-from tests.factories import TEST_PASSWORD
+from tests.support import child
+from tests.support.factories import TEST_PASSWORD
 
 HOST = "blog.example.com"
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
@@ -13,13 +13,13 @@ HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
 
 def _production_env(**overrides):
     """Production as deployed: the defaults for DEBUG=false, with the HTTPS redirect not switched off."""
-    return support.app_env(**{"ALLOWED_HOSTS": HOST, "SECURE_SSL_REDIRECT": None, **overrides})
+    return child.app_env(**{"ALLOWED_HOSTS": HOST, "SECURE_SSL_REDIRECT": None, **overrides})
 
 
 # --- manage.py check --deploy ---------------------------------------------------------------------
 def test_the_deployment_checklist_passes_in_production(tmp_path):
     env = _production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    result = support.manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    result = child.manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -35,7 +35,7 @@ def test_the_deployment_checklist_passes_in_production(tmp_path):
     ],
 )
 def test_the_deployment_checklist_fails_naming_a_weakened_setting(variable, value, check):
-    result = support.manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env(**{variable: value}))
+    result = child.manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env(**{variable: value}))
     assert result.returncode != 0
     assert check in result.stderr
 
@@ -46,7 +46,7 @@ def production_responses(collected_static):
     """Responses of a process with production settings, over HTTPS (X-Forwarded-Proto) and plain HTTP.
 
     The admin's pages name hashed static files from collectstatic's manifest, as in the image."""
-    https_api, http_api, admin_login = support.send(
+    https_api, http_api, admin_login = child.send(
         _production_env(STATIC_ROOT=str(collected_static)),
         {"method": "GET", "path": "/api/", "headers": HTTPS},
         {"method": "GET", "path": "/api/posts/?page=2", "headers": {"Host": HOST}},
@@ -79,7 +79,7 @@ def test_the_csrf_cookie_is_secure(production_responses):
 
 @pytest.mark.django_db
 def test_the_session_cookie_is_secure_and_http_only(client):
-    """The test process runs with production defaults too (tests/environment.py keeps DEBUG off)."""
+    """The test process runs with production defaults too (tests/support/environment.py keeps DEBUG off)."""
     get_user_model().objects.create_user("editor", "editor@example.com", TEST_PASSWORD, is_staff=True)
     response = client.post("/admin/login/?next=/admin/", {"username": "editor", "password": TEST_PASSWORD}, secure=True)
     assert response.status_code == 302
@@ -94,7 +94,7 @@ ALLOWED_ORIGIN = "https://app.example.com"
 
 def test_cors_answers_the_allowed_origin_on_the_api_only():
     preflight = {**HTTPS, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
-    allowed, other, outside_api = support.send(
+    allowed, other, outside_api = child.send(
         _production_env(CORS_ALLOWED_ORIGINS=ALLOWED_ORIGIN),
         {"method": "OPTIONS", "path": "/api/posts/", "headers": {**preflight, "Origin": ALLOWED_ORIGIN}},
         {"method": "OPTIONS", "path": "/api/posts/", "headers": {**preflight, "Origin": "https://evil.example"}},

@@ -8,10 +8,8 @@ import subprocess
 import pytest
 
 from config.settings import DEV_SECRET_KEY
-from tests.config import support
-from tests.deploy import manifests
-from tests.e2e import harness
-from tests.services import ROOT, free_port
+from tests.support import child, harness, manifests
+from tests.support.external import ROOT, free_port
 
 STRONG_KEY = secrets.token_urlsafe(50)
 
@@ -19,7 +17,7 @@ STRONG_KEY = secrets.token_urlsafe(50)
 def _fails_naming(result: subprocess.CompletedProcess, variable: str) -> str:
     """The process failed, and its last line is an ImproperlyConfigured naming the variable."""
     assert result.returncode != 0, f"started although {variable} is bad:\n{result.stdout}{result.stderr}"
-    message = support.last_line(result.stderr)
+    message = child.last_line(result.stderr)
     assert message.startswith("django.core.exceptions.ImproperlyConfigured: "), result.stderr[-3000:]
     assert variable in message, message
     return message
@@ -39,31 +37,31 @@ def _fails_naming(result: subprocess.CompletedProcess, variable: str) -> str:
     ids=["missing", "empty", "dev-key", "django-insecure", "short", "low-entropy"],
 )
 def test_production_refuses_a_missing_or_weak_secret_key(secret_key):
-    env = support.app_env(SECRET_KEY=secret_key, DEBUG="false")
-    message = _fails_naming(support.manage("check", env=env), "SECRET_KEY")
+    env = child.app_env(SECRET_KEY=secret_key, DEBUG="false")
+    message = _fails_naming(child.manage("check", env=env), "SECRET_KEY")
     assert "secrets.token_urlsafe" in message  # says how to make a good one
 
 
 def test_the_web_process_does_not_start_without_a_secret_key(tmp_path):
     """The real entry point, not just manage.py: gunicorn exits instead of serving."""
-    env = support.app_env(SECRET_KEY=None, PORT=str(free_port()))
+    env = child.app_env(SECRET_KEY=None, PORT=str(free_port()))
     result = subprocess.run([str(harness.SCRIPTS_WEB)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stdout + result.stderr
 
 
 def test_debug_starts_without_a_secret_key():
-    env = support.app_env(SECRET_KEY=None, DEBUG="true")
-    result = support.manage("check", env=env)
+    env = child.app_env(SECRET_KEY=None, DEBUG="true")
+    result = child.manage("check", env=env)
     assert result.returncode == 0, result.stderr
-    assert support.settings_of(env, "SECRET_KEY") == {"SECRET_KEY": DEV_SECRET_KEY}
+    assert child.settings_of(env, "SECRET_KEY") == {"SECRET_KEY": DEV_SECRET_KEY}
 
 
 def test_a_secret_key_starting_with_a_dollar_sign_is_used_as_given():
     """Django's own key generator can start a key with "$"; it is a key, not a reference to a variable."""
     key = "$" + STRONG_KEY
-    env = support.app_env(SECRET_KEY=key)
-    assert support.settings_of(env, "SECRET_KEY") == {"SECRET_KEY": key}
+    env = child.app_env(SECRET_KEY=key)
+    assert child.settings_of(env, "SECRET_KEY") == {"SECRET_KEY": key}
 
 
 # --- Any other bad value -------------------------------------------------------------------------
@@ -89,8 +87,8 @@ BAD_VALUES = [
     ("THROTTLE_USER_RATE", "600"),
     ("THROTTLE_AUTH_RATE", "10/month"),
     ("DATABASE_URL", "localhost:5432/blog"),
-    ("DATABASE_URL", f"postgres://blog:{support.DB_PASSWORD}@db:port/blog"),
-    ("DATABASE_URL", f"mysqlx://blog:{support.DB_PASSWORD}@db/blog"),
+    ("DATABASE_URL", f"postgres://blog:{child.DB_PASSWORD}@db:port/blog"),
+    ("DATABASE_URL", f"mysqlx://blog:{child.DB_PASSWORD}@db/blog"),
     ("REDIS_URL", "localhost:6379"),
     ("CACHE_URL", "memcache-ish://cache"),
     ("EMAIL_URL", "smtp://mail:notaport"),
@@ -102,17 +100,17 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("variable", "value"), BAD_VALUES)
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
-    result = support.manage("check", env=support.app_env(**{variable: value}))
+    result = child.manage("check", env=child.app_env(**{variable: value}))
     _fails_naming(result, variable)
     # A database URL holds the password: the error names the problem, never echoes the value.
-    assert support.DB_PASSWORD not in result.stdout + result.stderr
+    assert child.DB_PASSWORD not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
     ("variable", "value"), [("DEBUG", "off"), ("THROTTLE_ENABLED", "0"), ("SECURE_SSL_REDIRECT", "FALSE")]
 )
 def test_every_usual_spelling_of_a_boolean_is_accepted(variable, value):
-    assert support.settings_of(support.app_env(**{variable: value}), variable) == {variable: False}
+    assert child.settings_of(child.app_env(**{variable: value}), variable) == {variable: False}
 
 
 # --- Platforms -----------------------------------------------------------------------------------
@@ -125,10 +123,10 @@ def test_every_usual_spelling_of_a_boolean_is_accepted(variable, value):
     ],
 )
 def test_the_platform_host_is_allowed_and_trusted_for_csrf(variable, value, host):
-    without = support.settings_of(support.app_env(), "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS")
+    without = child.settings_of(child.app_env(), "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS")
     assert host not in without["ALLOWED_HOSTS"]
 
-    seen = support.settings_of(support.app_env(**{variable: value}), "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS")
+    seen = child.settings_of(child.app_env(**{variable: value}), "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS")
     assert host in seen["ALLOWED_HOSTS"]
     assert f"https://{host}" in seen["CSRF_TRUSTED_ORIGINS"]
     # Listed hosts stay: the platform's is added, not substituted.
@@ -136,12 +134,12 @@ def test_the_platform_host_is_allowed_and_trusted_for_csrf(variable, value, host
 
 
 def test_a_custom_domain_keeps_the_platform_host_as_well():
-    env = support.app_env(
+    env = child.app_env(
         RENDER_EXTERNAL_HOSTNAME="blog-web.onrender.com",
         ALLOWED_HOSTS="blog.example.com",
         CSRF_TRUSTED_ORIGINS="https://blog.example.com",
     )
-    seen = support.settings_of(env, "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS")
+    seen = child.settings_of(env, "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS")
     assert seen["ALLOWED_HOSTS"] == ["blog.example.com", "blog-web.onrender.com"]
     assert seen["CSRF_TRUSTED_ORIGINS"] == ["https://blog.example.com", "https://blog-web.onrender.com"]
 
@@ -167,7 +165,7 @@ COMMIT = "3f2a9c1d4e5b6a7980a1b2c3d4e5f60718293a4b"
     ids=["none", "render", "railway", "fly-deployment-tag", "fly-commit-label", "fly-digest-only", "explicit"],
 )
 def test_the_sentry_release_is_the_platforms_commit(variables, release):
-    assert support.settings_of(support.app_env(**variables), "SENTRY_RELEASE") == {"SENTRY_RELEASE": release}
+    assert child.settings_of(child.app_env(**variables), "SENTRY_RELEASE") == {"SENTRY_RELEASE": release}
 
 
 # --- Documentation -------------------------------------------------------------------------------
@@ -183,9 +181,9 @@ def test_every_variable_settings_reads_is_in_the_readme_configuration_tables():
 # --- Cache ---------------------------------------------------------------------------------------
 def test_the_cache_is_redis_with_redis_url_and_local_memory_without():
     """Throttle counters live in the default cache: shared by every process only in Redis."""
-    redis = support.settings_of(support.app_env(REDIS_URL="redis://127.0.0.1:6379/4", CACHE_URL=None), "CACHES")
+    redis = child.settings_of(child.app_env(REDIS_URL="redis://127.0.0.1:6379/4", CACHE_URL=None), "CACHES")
     assert redis["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert redis["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/4"
 
-    local = support.settings_of(support.app_env(REDIS_URL=None, CACHE_URL=None), "CACHES")
+    local = child.settings_of(child.app_env(REDIS_URL=None, CACHE_URL=None), "CACHES")
     assert local["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
