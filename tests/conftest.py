@@ -2,15 +2,18 @@
 tests/support/environment.py; helpers live in tests/support/."""
 
 import fcntl
+import uuid
 
 import environ
 import pytest
 from celery import signals
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
+from tests.support.external import redis_url
 from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory
 from tests.support.mailserver import SMTPServer
-from tests.support.tasks import Audience, TaskRuns
+from tests.support.tasks import Audience, Broker, TaskRuns, use_broker
 
 
 @pytest.fixture(autouse=True)
@@ -124,3 +127,45 @@ def email_url(settings):
             setattr(settings, name, value)
 
     return configure
+
+
+@pytest.fixture
+def tasks_run_in_process():
+    """Whatever the caller's environment says, the tests that ask run tasks eagerly, as the embedded mode does."""
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def broker():
+    """The Redis at REDIS_URL as the broker, tasks no longer run in-process, and a queue for this test only."""
+    import redis
+
+    url = redis_url()
+    queue = f"blog-tests-{uuid.uuid4().hex}"
+    conf = celery_app.conf
+    saved = {name: conf[name] for name in ("task_always_eager", "task_default_queue", "worker_enable_remote_control")}
+    saved_url = conf.broker_url
+    # No remote control: its broadcast queues would outlive the test; nothing here uses it.
+    conf.update(task_always_eager=False, task_default_queue=queue, worker_enable_remote_control=False)
+    use_broker(url)
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    # tests/system/test_procfile.py claims (and then flushes) a Redis database only if it is empty.
+    client.set(f"{queue}.in-use", 1, ex=600)
+    published: list[str] = []
+
+    def record(headers=None, **kwargs):
+        published.append(headers["id"])
+
+    signals.after_task_publish.connect(record, weak=False)
+    try:
+        yield Broker(url=url, queue=queue)
+    finally:
+        signals.after_task_publish.disconnect(record)
+        conf.update(saved)
+        use_broker(saved_url)
+        keys = [*client.scan_iter(match=f"*{queue}*"), *(f"celery-task-meta-{task_id}" for task_id in published)]
+        client.delete(*keys)
+        client.close()

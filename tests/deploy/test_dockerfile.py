@@ -176,7 +176,7 @@ def test_cmd_is_exec_form_and_nothing_wraps_it(runtime):
     assert runtime.all("EXPOSE") == ["8000"]
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_healthcheck_passes_on_a_serving_web_and_fails_without_one(runtime, tmp_path):
     """The HEALTHCHECK's own argv, on the PORT scripts/web binds: 0 while it serves, non-zero after."""
     argv = dockerfile.healthcheck_argv(runtime)

@@ -1,4 +1,4 @@
-"""A live stack for end-to-end tests: gunicorn started by scripts/web, and nginx running the
+"""A live stack for the system tests: gunicorn started by scripts/web, and nginx running the
 project's own nginx.conf in front of it, both ordinary processes on free loopback ports.
 
 Typical use, in a module-scoped fixture (see tests/system/test_nginx.py)::

@@ -1,8 +1,13 @@
-"""Background-work helpers: the tasks' names, an author and their audience, and a record of the
-task runs Celery reports (the fixtures that make them are in tests/conftest.py)."""
+"""Background-work helpers: the tasks' names, an author and their audience, a record of the task
+runs Celery reports, the broker a test uses, and what "notified once" means (the fixtures that
+make them are in tests/conftest.py)."""
 
 import threading
 from dataclasses import dataclass, field
+
+from blog.models import Notification, Post
+from config.celery import app as celery_app
+from tests.support.factories import PostFactory
 
 NOTIFY = "blog.tasks.notify_subscribers"
 SWEEP = "blog.tasks.sweep_pending_notifications"
@@ -74,3 +79,39 @@ class TaskRuns:
     def _on_retry(self, sender=None, request=None, reason=None, **kwargs):
         with self._changed:
             self.retries.append(Retry(sender.name, request.retries, reason.when, reason.exc))
+
+
+def pending_post(author, **fields) -> Post:
+    """A post as the publish left it: published, its notifications still in the outbox."""
+    fields.setdefault("notifications_pending", True)
+    return PostFactory(author=author, live=True, **fields)
+
+
+def recipients(post) -> list[int]:
+    return sorted(Notification.objects.filter(post=post).values_list("recipient_id", flat=True))
+
+
+DEADLINE = 60.0  # seconds; generous for a loaded CI machine, never reached when things work
+
+
+@dataclass(frozen=True)
+class Broker:
+    url: str
+    queue: str
+
+
+def use_broker(url: str) -> None:
+    """Publish to `url` from now on: pooled connections to the previous broker are forgotten
+    (what Celery itself does after a fork)."""
+    celery_app.conf.broker_url = url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def assert_notified_once(post, audience, emailed_to: list[tuple[str, ...]]) -> None:
+    """One notification per subscriber, one email per subscriber with an address, the outbox drained."""
+    recipients = sorted(Notification.objects.filter(post=post).values_list("recipient_id", flat=True))
+    assert recipients == sorted(user.pk for user in audience.subscribers)
+    assert sorted(emailed_to) == sorted((user.email,) for user in audience.emailed)
+    post.refresh_from_db()
+    assert post.notifications_pending is False

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import external, harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 ARTIFACTS = external.ROOT / "artifacts"
 CHROMIUM_ARGS = [

@@ -29,7 +29,7 @@ from tests.support.mailserver import SMTPServer
 
 # transaction=True: the processes see only committed rows, and every table is emptied after
 # each test. One xdist worker runs the whole module, on one stack.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("live-stack")]
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("live-stack")]
 
 NOTIFY = "blog.tasks.notify_subscribers"
 DEADLINE = 60.0  # seconds: generous for a loaded 2-core machine, never reached when things work

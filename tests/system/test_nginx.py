@@ -17,7 +17,7 @@ User = get_user_model()
 
 # django_db: pytest-django sets up the test database only for tests that ask for one; the
 # rows the live processes read are committed by the module's own fixture.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+pytestmark = [pytest.mark.system, pytest.mark.django_db]
 
 HOST = "blog.example.test"
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}

@@ -20,7 +20,7 @@ import pytest
 from tests.support import harness
 from tests.support.external import ROOT, empty_redis_database, free_port, postgres_url, wait_for_http
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 HONCHO = [sys.executable, "-m", "honcho"]
 BEAT_BANNER = re.compile(r"beat\.1\s+\| LocalTime -> ")

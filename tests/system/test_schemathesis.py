@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.support import external, harness
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+pytestmark = [pytest.mark.system, pytest.mark.django_db]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 40  # per operation, in the fuzzing phase (the examples and coverage phases add their own)

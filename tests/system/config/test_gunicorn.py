@@ -2,7 +2,6 @@
 WEB_CONCURRENCY workers on 0.0.0.0:$PORT, logs access lines, stops cleanly on SIGTERM; and
 scripts/release migrates, then exits without serving."""
 
-import json
 import re
 import signal
 import socket
@@ -16,11 +15,10 @@ import pytest
 from django.db import connection
 
 from config import gunicorn as gunicorn_config
-from config import gunicorn_worker
 from tests.support import child, external, harness
-from tests.support.external import ROOT
+from tests.support.external import ROOT, free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 BOOTING = re.compile(r"Booting worker with pid: (\d+)")
 
@@ -203,15 +201,9 @@ def test_release_migrates_then_exits_without_serving(empty_database):
         assert f"'{table}'" in tables.stdout
 
 
-def test_gunicorns_error_page_is_json_and_never_echoes_the_request():
-    """config/gunicorn_worker.write_json_error, on a real socket: gunicorn passes it a message
-    quoting the client's input, which must not be reflected back."""
-    server, client = socket.socketpair()
-    with server, client:
-        gunicorn_worker.write_json_error(server, 400, "Bad Request", "Invalid header '<script>alert(1)</script>'")
-        server.shutdown(socket.SHUT_WR)
-        raw = b"".join(iter(lambda: client.recv(4096), b""))
-    head, body = raw.split(b"\r\n\r\n", 1)
-    assert head.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
-    assert b"Content-Type: application/json" in head and f"Content-Length: {len(body)}".encode() in head
-    assert json.loads(body) == {"detail": "Bad Request."}
+def test_the_web_process_does_not_start_without_a_secret_key(tmp_path):
+    """The real entry point, not just manage.py: gunicorn exits instead of serving."""
+    env = child.app_env(SECRET_KEY=None, PORT=str(free_port()))
+    result = subprocess.run([str(harness.SCRIPTS_WEB)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stdout + result.stderr

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support import child, harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 COMMIT = "9c1d4e5b6a7980a1b2c3d4e5f60718293a4b3f2a"
 ENVIRONMENT = "staging-eu"

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import child, harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 ONE_YEAR = 365 * 24 * 60 * 60
 SOURCE = "admin/css/base.css"

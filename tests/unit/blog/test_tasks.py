@@ -7,10 +7,6 @@ The same tasks through a real Redis broker and real workers: tests/integration/b
 """
 
 import os
-import re
-import signal
-import smtplib
-import ssl
 import subprocess
 import sys
 import uuid
@@ -25,35 +21,15 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from blog import services
-from blog.models import Notification, Post
+from blog.models import Notification
 from blog.tasks import flush_expired_tokens, notify_subscribers, sweep_pending_notifications
 from config.celery import app as celery_app
-from tests.support import harness
 from tests.support.contract import publish
-from tests.support.external import ROOT, free_port
+from tests.support.external import ROOT
 from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory
-from tests.support.tasks import NOTIFY
+from tests.support.tasks import NOTIFY, pending_post, recipients
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _tasks_run_in_process():
-    """Whatever the caller's environment says, these tests run tasks eagerly, as the embedded mode does."""
-    saved = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = saved
-
-
-def pending_post(author, **fields) -> Post:
-    """A post as the publish left it: published, its notifications still in the outbox."""
-    fields.setdefault("notifications_pending", True)
-    return PostFactory(author=author, live=True, **fields)
-
-
-def recipients(post) -> list[int]:
-    return sorted(Notification.objects.filter(post=post).values_list("recipient_id", flat=True))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_run_in_process")]
 
 
 # --- Publishing through the API ----------------------------------------------------------
@@ -192,150 +168,6 @@ def test_a_title_with_a_line_break_is_emailed_on_one_subject_line(audience, mail
     assert post.notifications_pending is False
 
 
-# --- Retries -----------------------------------------------------------------------------
-@pytest.fixture
-def retried_eagerly():
-    """Eager tasks retry in place (countdowns are computed, never waited for) only when their
-    errors do not propagate; the final error is then raised by the result's get()."""
-    saved = celery_app.conf.task_eager_propagates
-    celery_app.conf.task_eager_propagates = False
-    yield
-    celery_app.conf.task_eager_propagates = saved
-
-
-def test_a_mail_server_that_refuses_connections_is_retried_with_jittered_backoff(
-    audience, smtp, email_url, task_runs, retried_eagerly
-):
-    """421 "try again later" on every connection: the task is retried max_retries times with an
-    exponential, jittered countdown (eagerly: no waiting), then fails; nothing is lost, the post
-    stays in the outbox, and once the server is back one run sends each email once."""
-    smtp.greeting_code = 421
-    email_url(smtp.url)
-    post = pending_post(audience.author)
-
-    with pytest.raises(smtplib.SMTPConnectError):
-        notify_subscribers.apply(args=[post.id]).get()
-
-    assert notify_subscribers.max_retries == 6
-    assert smtp.connections == notify_subscribers.max_retries + 1
-    retries = task_runs.retries
-    assert [retry.retries for retry in retries] == list(range(notify_subscribers.max_retries))
-    assert all(isinstance(retry.exc, smtplib.SMTPConnectError) for retry in retries)
-    # retry_backoff=2: up to 2, 4, 8... seconds, each drawn at random below its ceiling (full jitter).
-    ceilings = [min(notify_subscribers.retry_backoff_max, 2 * 2**retry.retries) for retry in retries]
-    countdowns = [retry.countdown for retry in retries]
-    assert all(0 <= countdown <= ceiling for countdown, ceiling in zip(countdowns, ceilings, strict=True)), countdowns
-    assert countdowns != ceilings, "no jitter: every retry waited exactly its ceiling"
-    post.refresh_from_db()
-    assert post.notifications_pending is True
-    assert recipients(post) == sorted(user.pk for user in audience.subscribers)
-
-    smtp.greeting_code = 220
-    assert notify_subscribers.apply(args=[post.id]).get() == len(audience.emailed)
-
-    assert sorted(received.rcpt_to for received in smtp.received) == sorted((user.email,) for user in audience.emailed)
-    post.refresh_from_db()
-    assert post.notifications_pending is False
-
-
-def test_a_mail_server_that_is_down_is_retried(audience, email_url, task_runs, retried_eagerly):
-    email_url(f"smtp://127.0.0.1:{free_port()}")  # nothing listens there: ConnectionRefusedError
-    post = pending_post(audience.author)
-
-    with pytest.raises(ConnectionRefusedError):
-        notify_subscribers.apply(args=[post.id]).get()
-
-    assert len(task_runs.retries) == notify_subscribers.max_retries
-    assert all(isinstance(retry.exc, ConnectionRefusedError) for retry in task_runs.retries)
-    post.refresh_from_db()
-    assert post.notifications_pending is True
-
-
-def test_a_mail_server_that_never_answers_times_out_and_is_retried(
-    audience, smtp, email_url, settings, task_runs, retried_eagerly
-):
-    """EMAIL_TIMEOUT bounds a send: a server that takes the connection and then says nothing fails
-    it with a timeout, which is retried, instead of holding the worker until its time limit."""
-    email_url(smtp.url)
-    settings.EMAIL_TIMEOUT = 1
-    smtp.hold(2)
-    post = pending_post(audience.author)
-    last = notify_subscribers.max_retries - 1  # start at the last retry: two held attempts, not seven
-
-    # smtplib reports the socket's timeout while waiting for the greeting as a disconnection.
-    with pytest.raises(smtplib.SMTPServerDisconnected, match="timed out"):
-        notify_subscribers.apply(args=[post.id], retries=last).get()
-
-    assert [retry.retries for retry in task_runs.retries] == [last]
-    assert "timed out" in str(task_runs.retries[0].exc)
-    post.refresh_from_db()
-    assert post.notifications_pending is True
-    smtp.release()
-
-
-def test_a_permanent_error_is_not_retried_and_leaves_the_post_to_the_sweep(
-    audience, smtp, email_url, task_runs, retried_eagerly
-):
-    """EMAIL_URL asks for TLS (smtp+ssl) where the server speaks plain SMTP: a configuration
-    error that no retry can fix. The task fails at once; the post stays in the outbox."""
-    email_url(f"smtp+ssl://127.0.0.1:{smtp.port}")
-    post = pending_post(audience.author)
-
-    with pytest.raises(ssl.SSLError):
-        notify_subscribers.apply(args=[post.id]).get()
-
-    assert task_runs.retries == []
-    assert smtp.connections == 1
-    assert smtp.received == []
-    post.refresh_from_db()
-    assert post.notifications_pending is True
-    assert not Notification.objects.filter(post=post, emailed_at__isnull=False).exists()
-
-
-def test_a_recipient_refused_for_now_is_retried_without_emailing_the_others_twice(
-    audience, smtp, email_url, task_runs, retried_eagerly
-):
-    smtp.refuse[audience.bob.email] = 450  # mailbox busy: a temporary refusal
-    email_url(smtp.url)
-    post = pending_post(audience.author)
-
-    with pytest.raises(smtplib.SMTPRecipientsRefused):
-        notify_subscribers.apply(args=[post.id]).get()
-
-    assert len(task_runs.retries) == notify_subscribers.max_retries
-    # Seven attempts, and Alice was emailed by the first one only.
-    assert [received.rcpt_to for received in smtp.received] == [(audience.alice.email,)]
-    post.refresh_from_db()
-    assert post.notifications_pending is True
-
-    del smtp.refuse[audience.bob.email]
-    assert notify_subscribers.apply(args=[post.id]).get() == 1
-    assert sorted(received.rcpt_to for received in smtp.received) == sorted((user.email,) for user in audience.emailed)
-    post.refresh_from_db()
-    assert post.notifications_pending is False
-
-
-def test_a_recipient_refused_for_good_does_not_keep_the_post_in_the_outbox(
-    audience, smtp, email_url, task_runs, retried_eagerly, caplog
-):
-    """550: the server will never take this address. Retrying, or sweeping the post every
-    minute for ever, cannot help: the refusal is logged and everyone else is emailed."""
-    smtp.refuse[audience.bob.email] = 550
-    email_url(smtp.url)
-    post = pending_post(audience.author)
-
-    assert notify_subscribers.apply(args=[post.id]).get() == 1
-
-    assert task_runs.retries == []
-    assert [received.rcpt_to for received in smtp.received] == [(audience.alice.email,)]
-    assert recipients(post) == sorted(user.pk for user in audience.subscribers)  # Bob is still notified in the app
-    post.refresh_from_db()
-    assert post.notifications_pending is False
-    assert any(
-        record.levelname == "WARNING" and f"user {audience.bob.pk}" in record.getMessage() for record in caplog.records
-    ), caplog.text
-
-
 # --- The outbox sweep and the token flush ------------------------------------------------
 def test_the_sweep_enqueues_only_published_pending_posts_past_the_grace_period(
     audience, task_runs, mailoutbox, django_assert_num_queries
@@ -420,34 +252,6 @@ def test_no_task_can_outlive_the_brokers_visibility_timeout():
     for name, task in celery_app.tasks.items():
         if name.startswith("blog."):
             assert (task.time_limit or celery_app.conf.task_time_limit) < visibility, name
-
-
-@pytest.mark.e2e
-def test_scripts_beat_loads_the_schedule_and_logs_at_log_level(tmp_path):
-    """The beat process as deployed: it reads the schedule from settings and logs at LOG_LEVEL
-    (at DEBUG it lists the schedule it runs), not at Celery's own default of WARNING."""
-    schedule_file = tmp_path / "celerybeat-schedule"
-    env = harness.app_env(
-        f"sqlite:///{tmp_path / 'unused.sqlite3'}",  # beat never queries the database
-        LOG_LEVEL="DEBUG",
-        PYTHONUNBUFFERED="1",
-        CELERY_BEAT_SCHEDULE_FILENAME=str(schedule_file),
-    )
-    log_path = tmp_path / "beat.log"
-    # Started once it logs "beat: Starting" at INFO.
-    with harness.Beat.start(env, log_path, timeout=60) as beat:
-        harness.wait_until(
-            lambda: "blog.tasks.flush_expired_tokens" in beat.output(), "beat to list its schedule", logs=(beat,)
-        )
-        # SIGTERM, then SIGKILL (exit -9) if beat is still running 30 s later.
-        assert beat.stop(signal.SIGTERM, timeout=30) == 0
-
-    output = log_path.read_text()
-    assert re.search(r"INFO celery\.beat .*beat: Starting", output), output[-4000:]
-    sweep = r"notifications-outbox-sweep blog\.tasks\.sweep_pending_notifications\(\) <freq: 1\.00 minute>"
-    assert re.search(sweep, output)
-    assert re.search(r"flush-expired-jwt-tokens blog\.tasks\.flush_expired_tokens\(\) <freq: 1\.00 day>", output)
-    assert schedule_file.exists()
 
 
 @pytest.mark.parametrize(
