@@ -37,7 +37,7 @@ class PostSerializer(serializers.ModelSerializer):
     def to_representation(self, post):
         # The hot read path: building and walking DRF's field objects for every row costs more
         # than the query. This writes the fields declared above, read once per class, with the
-        # generic output field for field (tests/blog/test_performance.py compares the two).
+        # generic output field for field (tests/unit/blog/test_performance.py compares the two).
         tz = timezone.get_current_timezone()
         return {name: write(read(post), tz) for name, read, write in self._representation_plan()}
 

@@ -19,9 +19,8 @@ import dj_database_url
 import pytest
 import yaml
 
-from tests.deploy import dockerfile, manifests
-from tests.deploy.test_manifests import SCHEMAS
-from tests.services import ROOT, empty_redis_database, unavailable
+from tests.support import dockerfile, manifests, schemas
+from tests.support.external import ROOT, empty_redis_database, unavailable
 
 ENV_EXAMPLE = ROOT / ".env.example"
 NGINX_CONF = ROOT / "nginx.conf"
@@ -128,12 +127,7 @@ def _depends(spec: dict) -> dict[str, str]:
 
 # --- The Compose specification --------------------------------------------------------------
 def _validate(path: Path) -> subprocess.CompletedProcess:
-    schema = SCHEMAS / "compose-spec.schema.json"
-    # ../shared/schemas holds check-jsonschema's vendored copy (SOURCES.md); without it, the same one.
-    source = ["--schemafile", str(schema)] if schema.exists() else ["--builtin-schema", "vendor.compose-spec"]
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", *source, str(path)], capture_output=True, text=True, timeout=120
-    )
+    return schemas.validate(schemas.schema("compose-spec"), path)
 
 
 def test_compose_file_validates_against_the_compose_spec(services):
@@ -364,7 +358,7 @@ def empty_redis():
         yield url
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_worker_healthcheck_passes_while_its_worker_runs_and_fails_once_stopped(services, app, empty_redis, tmp_path):
     kind, command = services[app["worker"][0]]["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
@@ -398,18 +392,3 @@ def test_worker_healthcheck_passes_while_its_worker_runs_and_fails_once_stopped(
         worker.wait(timeout=60)
     stopped = subprocess.run(check, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert stopped.returncode != 0
-
-
-def test_the_drift_check_exempts_the_static_copy_only_with_its_exact_command(tmp_path, monkeypatch):
-    """Any other command on that service is a process again, held to a scripts/ entry, and fails."""
-    from tests.deploy.test_drift import test_every_process_calls_exactly_its_scripts_entry as drift_check
-
-    drift_check("docker-compose.yml")
-    document = yaml.safe_load(manifests.COMPOSE.read_text())
-    document["services"]["static"]["command"] = "sh -c 'python manage.py migrate && cp -R /app/staticfiles/. /srv/'"
-    drifted = tmp_path / "docker-compose.yml"
-    drifted.write_text(yaml.safe_dump(document))
-    monkeypatch.setattr(manifests, "COMPOSE", drifted)
-    with pytest.raises(AssertionError) as failure:
-        drift_check("docker-compose.yml")
-    assert "docker-compose.yml service static: the static process runs" in str(failure.value)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy import dockerfile, manifests
-from tests.services import ROOT, free_port, unavailable, wait_for_http
+from tests.support import dockerfile, manifests
+from tests.support.external import ROOT, free_port, unavailable, wait_for_http
 
 VENV_BIN = Path(sys.executable).parent
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
@@ -176,7 +176,7 @@ def test_cmd_is_exec_form_and_nothing_wraps_it(runtime):
     assert runtime.all("EXPOSE") == ["8000"]
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_healthcheck_passes_on_a_serving_web_and_fails_without_one(runtime, tmp_path):
     """The HEALTHCHECK's own argv, on the PORT scripts/web binds: 0 while it serves, non-zero after."""
     argv = dockerfile.healthcheck_argv(runtime)

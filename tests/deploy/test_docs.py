@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import ROOT
+from tests.support.external import ROOT
 
 DOCS = ROOT / "docs"
 CONFIGURATION = DOCS / "configuration.md"

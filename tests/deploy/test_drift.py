@@ -9,8 +9,8 @@ import pytest
 import yaml
 from django.urls import Resolver404, resolve
 
-from tests.deploy import manifests
-from tests.services import ROOT, unavailable
+from tests.support import manifests
+from tests.support.external import ROOT, unavailable
 
 
 def _compose():
@@ -151,3 +151,18 @@ def test_drift_is_reported_naming_the_file_the_process_and_its_command(tmp_path,
     assert "gunicorn config.wsgi --bind 0.0.0.0:$PORT" in message
     assert "expected exactly 'scripts/web'" in message
     assert "line 1" not in message
+
+
+def test_the_drift_check_exempts_the_static_copy_only_with_its_exact_command(tmp_path, monkeypatch):
+    """Any other command on that service is a process again, held to a scripts/ entry, and fails."""
+    drift_check = test_every_process_calls_exactly_its_scripts_entry
+
+    drift_check("docker-compose.yml")
+    document = yaml.safe_load(manifests.COMPOSE.read_text())
+    document["services"]["static"]["command"] = "sh -c 'python manage.py migrate && cp -R /app/staticfiles/. /srv/'"
+    drifted = tmp_path / "docker-compose.yml"
+    drifted.write_text(yaml.safe_dump(document))
+    monkeypatch.setattr(manifests, "COMPOSE", drifted)
+    with pytest.raises(AssertionError) as failure:
+        drift_check("docker-compose.yml")
+    assert "docker-compose.yml service static: the static process runs" in str(failure.value)

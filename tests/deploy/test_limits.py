@@ -16,11 +16,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.test import RequestFactory
 
+from api.errors import bad_request
 from config import gunicorn as gunicorn_config
 from config import limits
 from config.celery import app as celery_app
-from api.errors import bad_request
-from tests.deploy import manifests
+from tests.support import manifests
 
 # What each platform accepts as a stop grace, from its documentation.
 # Render: maxShutdownDelaySeconds 1 to 300 (the Blueprint schema, https://render.com/schema/render.yaml.json).

@@ -5,11 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy import manifests, schemas
-from tests.services import ROOT
-
-# DEPLOY_SCHEMAS_DIR, else ../shared/schemas, else the cache filled on first use (tests/deploy/schemas.py).
-SCHEMAS = schemas.directory()
+from tests.support import manifests, schemas
+from tests.support.external import ROOT
 
 MANIFESTS = {
     "fly.toml": "fly",

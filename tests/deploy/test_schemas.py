@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy import schemas
-from tests.services import ROOT, free_port
+from tests.support import schemas
+from tests.support.external import ROOT, free_port
 
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 RAILWAY = ROOT / "railway.json"
@@ -160,6 +160,6 @@ def test_offline_the_reason_names_the_url_and_the_way_out(fresh_clone):
     with pytest.raises(schemas.SchemaUnavailable) as raised:
         schemas.fetch("railway", fresh_clone["cache"], urls={"railway": url})
     assert url in str(raised.value) and "DEPLOY_SCHEMAS_DIR" in str(raised.value)
-    # The test itself is then skipped with that reason, or failed under CI=true (tests/services.py).
+    # The test itself is then skipped with that reason, or failed under CI=true (tests/support/external.py).
     with pytest.raises((pytest.skip.Exception, pytest.fail.Exception), match="could not be downloaded"):
         schemas.schema("railway", **fresh_clone, urls={"railway": url})

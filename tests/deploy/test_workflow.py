@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.services import ROOT, unavailable
+from tests.support.external import ROOT, unavailable
 
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 CI_SCRIPT = ROOT / ".ci" / "run"

@@ -1,0 +1,205 @@
+"""Accounts and JWTs: register, sign in, refresh with rotation, verify, sign out, /api/me/."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.support.contract import bearer, error, obtain_tokens, ok, snapshot, unauthorized
+from tests.support.factories import TEST_PASSWORD, UserFactory
+
+User = get_user_model()
+
+pytestmark = pytest.mark.django_db
+
+
+def register(payload):
+    return APIClient().post("/api/auth/register/", payload, format="json")
+
+
+def refresh(token):
+    return APIClient().post("/api/auth/token/refresh/", {"refresh": token}, format="json")
+
+
+# --- register ----------------------------------------------------------------------------
+def test_register_creates_the_account_and_returns_it_without_the_password():
+    response = register({"username": "newcomer", "password": TEST_PASSWORD, "email": "new@example.com"})
+    body = ok(response, 201)
+    assert set(body) == {"id", "username", "email", "date_joined"}
+    assert (body["username"], body["email"]) == ("newcomer", "new@example.com")
+    assert TEST_PASSWORD.encode() not in response.content
+    user = User.objects.get(pk=body["id"])
+    assert user.username == "newcomer"
+    assert user.check_password(TEST_PASSWORD)
+    assert user.password != TEST_PASSWORD  # stored hashed
+    assert user.password.encode() not in response.content
+    assert not (user.is_staff or user.is_superuser)
+
+
+def test_register_then_sign_in():
+    ok(register({"username": "fresh", "password": TEST_PASSWORD}), 201)
+    tokens = obtain_tokens("fresh")
+    me = ok(bearer(tokens["access"]).get("/api/me/"))
+    assert (me["username"], me["email"]) == ("fresh", "")
+
+
+def test_register_ignores_privilege_fields():
+    body = ok(register({"username": "climber", "password": TEST_PASSWORD, "is_staff": True, "is_superuser": True}), 201)
+    user = User.objects.get(pk=body["id"])
+    assert not (user.is_staff or user.is_superuser)
+
+
+@pytest.mark.parametrize("taken", ["Alice", "alice", "ALICE"])
+def test_duplicate_username_is_400_whatever_the_case(taken):
+    UserFactory(username="alice")
+    before = snapshot()
+    body = error(register({"username": taken, "password": TEST_PASSWORD}), 400)
+    assert set(body) == {"username"}
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "password,reason",
+    [
+        ("short1x", "too short"),
+        ("password123", "too common"),
+        ("qwertyuiop", "too common"),
+        ("4839201756", "entirely numeric"),
+        ("margaretha77", "too similar"),
+    ],
+)
+def test_weak_passwords_are_400_naming_password(password, reason):
+    before = snapshot()
+    body = error(register({"username": "margaretha", "password": password}), 400)
+    assert set(body) == {"password"}
+    assert any(reason in message for message in body["password"]), body
+    assert snapshot() == before
+
+
+def test_password_similar_to_the_email_is_refused():
+    body = error(
+        register({"username": "x1", "password": "wanderlust.seeker", "email": "wanderlust.seeker@example.com"}), 400
+    )
+    assert "password" in body
+
+
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"password": TEST_PASSWORD}, "username"),
+        ({"username": "nopass"}, "password"),
+        ({"username": "has space", "password": TEST_PASSWORD}, "username"),
+        ({"username": "bademail", "password": TEST_PASSWORD, "email": "not-an-email"}, "email"),
+    ],
+)
+def test_register_with_missing_or_invalid_fields_is_400_naming_them(payload, field):
+    before = snapshot()
+    body = error(register(payload), 400)
+    assert field in body
+    assert snapshot() == before
+
+
+# --- tokens ------------------------------------------------------------------------------
+def test_token_obtain_returns_an_access_and_a_refresh_token(user):
+    tokens = obtain_tokens(user.username)
+    assert set(tokens) == {"access", "refresh"}
+    assert ok(bearer(tokens["access"]).get("/api/me/"))["id"] == user.pk
+
+
+@pytest.mark.parametrize("username,password", [("known", "wrong-password-1"), ("nobody", TEST_PASSWORD)])
+def test_token_obtain_with_bad_credentials_is_401(username, password):
+    UserFactory(username="known")
+    body = error(APIClient().post("/api/auth/token/", {"username": username, "password": password}, format="json"), 401)
+    assert "detail" in body
+
+
+def test_inactive_user_gets_no_token(user):
+    user.is_active = False
+    user.save()
+    payload = {"username": user.username, "password": TEST_PASSWORD}
+    error(APIClient().post("/api/auth/token/", payload, format="json"), 401)
+
+
+def test_refresh_rotates_and_revokes_the_old_refresh_token(user):
+    tokens = obtain_tokens(user.username)
+    rotated = ok(refresh(tokens["refresh"]))
+    assert set(rotated) == {"access", "refresh"}
+    assert rotated["refresh"] != tokens["refresh"]
+    assert ok(bearer(rotated["access"]).get("/api/me/"))["id"] == user.pk
+    # BLACKLIST_AFTER_ROTATION: the old refresh token is dead, the new one lives.
+    assert BlacklistedToken.objects.filter(token__jti=RefreshToken(tokens["refresh"], verify=False)["jti"]).exists()
+    error(refresh(tokens["refresh"]), 401)
+    ok(refresh(rotated["refresh"]))
+
+
+def test_verify_accepts_a_valid_token_and_rejects_a_bad_one(user):
+    tokens = obtain_tokens(user.username)
+    client = APIClient()
+    assert ok(client.post("/api/auth/token/verify/", {"token": tokens["access"]}, format="json")) == {}
+    error(client.post("/api/auth/token/verify/", {"token": tokens["access"][:-3] + "xyz"}, format="json"), 401)
+    error(client.post("/api/auth/token/verify/", {}, format="json"), 400)
+
+
+def test_verify_rejects_a_revoked_refresh_token(user):
+    tokens = obtain_tokens(user.username)
+    assert bearer(tokens["access"]).post("/api/auth/logout/", {"refresh": tokens["refresh"]}).status_code == 204
+    error(APIClient().post("/api/auth/token/verify/", {"token": tokens["refresh"]}, format="json"), 401)
+
+
+# --- logout ------------------------------------------------------------------------------
+def test_logout_revokes_the_refresh_token(user):
+    tokens = obtain_tokens(user.username)
+    client = bearer(tokens["access"])
+    response = client.post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json")
+    assert response.status_code == 204
+    assert response.content == b""
+    jti = RefreshToken(tokens["refresh"], verify=False)["jti"]
+    assert BlacklistedToken.objects.filter(token__jti=jti, token__user=user).exists()
+    error(refresh(tokens["refresh"]), 401)
+
+
+def test_logout_needs_credentials(user):
+    tokens = obtain_tokens(user.username)
+    before = snapshot()
+    unauthorized(APIClient().post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json"))
+    assert snapshot() == before
+    ok(refresh(tokens["refresh"]))  # still usable: nothing was revoked
+
+
+def test_logout_without_a_refresh_token_is_400(auth_client):
+    body = error(auth_client.post("/api/auth/logout/", {}, format="json"), 400)
+    assert set(body) == {"refresh"}
+
+
+# --- /api/me/ ----------------------------------------------------------------------------
+def test_me_shows_your_own_account(user, other_user):
+    response = bearer(obtain_tokens(user.username)["access"]).get("/api/me/")
+    body = ok(response)
+    assert body == {
+        "id": user.pk,
+        "username": user.username,
+        "email": user.email,
+        "date_joined": body["date_joined"],
+    }
+    assert body["date_joined"].endswith("Z")
+    assert other_user.email.encode() not in response.content
+    assert user.password.encode() not in response.content
+
+
+def test_me_of_an_account_registered_without_an_email_shows_an_empty_one():
+    # Found by Schemathesis: the schema said `format: email` for this field, which "" is not.
+    ok(register({"username": "no-email", "password": TEST_PASSWORD}), 201)
+    body = ok(bearer(obtain_tokens("no-email")["access"]).get("/api/me/"))
+    assert body["email"] == ""
+
+
+def test_me_is_read_only(auth_client, user):
+    response = auth_client.patch("/api/me/", {"username": "renamed", "email": "x@example.com"}, format="json")
+    assert response.status_code == 405
+    user.refresh_from_db()
+    assert user.username != "renamed"
+
+
+def test_me_needs_credentials(api_client):
+    unauthorized(api_client.get("/api/me/"))

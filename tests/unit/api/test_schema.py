@@ -1,0 +1,201 @@
+"""The OpenAPI contract: the committed snapshot equals the schema the code generates, the schema
+validates without warnings, and it documents what clients rely on."""
+
+import difflib
+import subprocess
+
+import jsonschema
+import pytest
+from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiYamlRenderer
+
+from tests.support.external import ROOT, python
+
+SNAPSHOT = ROOT / "schema.snapshot.yaml"
+REFRESH = "scripts/schema"
+HTTP_METHODS = {"get", "put", "patch", "post", "delete"}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def test_schema_matches_committed_snapshot(schema):
+    generated = OpenApiYamlRenderer().render(schema, renderer_context={}).decode()
+    committed = SNAPSHOT.read_text()
+    if generated != committed:
+        diff = "".join(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                generated.splitlines(keepends=True),
+                fromfile="schema.snapshot.yaml (committed)",
+                tofile="schema generated from the code",
+            )
+        )
+        pytest.fail(
+            f"The API schema changed:\n\n{diff}\n"
+            f"If the change is intended, refresh the snapshot with `{REFRESH}` and commit "
+            "schema.snapshot.yaml in a commit of its own; otherwise fix the code.",
+            pytrace=False,
+        )
+
+
+def test_spectacular_validates_without_warnings(tmp_path):
+    # The same command as scripts/schema, in a fresh process: any warning or error fails it.
+    result = subprocess.run(
+        [python(), "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yaml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert (tmp_path / "s.yaml").read_text() == SNAPSHOT.read_text()
+
+
+def test_every_operation_has_summary_tags_and_documented_errors(schema):
+    for path, method, operation in operations(schema):
+        where = f"{method.upper()} {path}"
+        assert operation.get("summary"), where
+        assert operation.get("tags"), where
+        responses = operation["responses"]
+        assert any(code.startswith("2") for code in responses), where
+        assert responses["429"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert "Retry-After" in responses["429"]["headers"], where
+        if method in {"post", "put", "patch"} and "requestBody" in operation:
+            assert responses["400"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/BadRequest"
+            }, where
+        if "{" in path:
+            assert "404" in responses, where
+
+
+def test_errors_are_documented_where_they_happen(schema):
+    paths = schema["paths"]
+    # Writes without credentials are refused; someone else's post is forbidden.
+    for method in ("put", "patch", "delete"):
+        assert {"401", "403", "404"} <= paths["/api/posts/{id}/"][method]["responses"].keys()
+    assert {"401", "403", "404"} <= paths["/api/posts/{id}/publish/"]["post"]["responses"].keys()
+    # Creating is not an object permission: no 403.
+    assert "403" not in paths["/api/posts/"]["post"]["responses"]
+    assert "403" not in paths["/api/posts/{post_pk}/comments/"]["post"]["responses"]
+    # Invalid filters answer 400; a page past the end answers 404.
+    assert {"400", "404"} <= paths["/api/posts/"]["get"]["responses"].keys()
+    # Wrong credentials at sign-in answer 401.
+    assert "401" in paths["/api/auth/token/"]["post"]["responses"]
+    components = schema["components"]["schemas"]
+    assert components["Error"]["required"] == ["detail"]
+    assert components["BadRequest"]["oneOf"] == [
+        {"$ref": "#/components/schemas/FieldErrors"},
+        {"$ref": "#/components/schemas/Error"},
+    ]
+
+
+def test_operations_with_a_body_document_the_413_of_nginx(schema):
+    # Found by Schemathesis through nginx, which refuses a body over 1 MiB with a JSON 413.
+    for path, method, operation in operations(schema):
+        responses = operation["responses"]
+        if "requestBody" in operation:
+            too_large = responses["413"]["content"]["application/json"]["schema"]
+            assert too_large == {"$ref": "#/components/schemas/Error"}, f"{method.upper()} {path}"
+        else:
+            assert "413" not in responses, f"{method.upper()} {path}"
+
+
+def test_an_account_email_may_be_empty(schema):
+    # Found by Schemathesis: an account registered without an email has "", which `format: email` refused.
+    email = schema["components"]["schemas"]["User"]["properties"]["email"]
+    validator = jsonschema.Draft4Validator(email, format_checker=jsonschema.FormatChecker())
+    assert validator.is_valid("")
+    assert validator.is_valid("ada@example.com")
+    assert not validator.is_valid("no address")
+
+
+def test_publish_auth_and_pagination_bodies_are_typed(schema):
+    paths = schema["paths"]
+
+    def body(operation, code):
+        return operation["responses"][code]["content"]["application/json"]["schema"]
+
+    publish = paths["/api/posts/{id}/publish/"]["post"]
+    assert "requestBody" not in publish
+    assert body(publish, "200") == {"$ref": "#/components/schemas/Post"}
+    assert body(paths["/api/auth/register/"]["post"], "201") == {"$ref": "#/components/schemas/User"}
+    assert body(paths["/api/auth/token/"]["post"], "200") == {"$ref": "#/components/schemas/TokenObtainPair"}
+    assert body(paths["/api/auth/token/refresh/"]["post"], "200") == {"$ref": "#/components/schemas/TokenRefresh"}
+    assert "content" not in paths["/api/auth/logout/"]["post"]["responses"]["204"]
+    assert body(paths["/api/posts/"]["get"], "200") == {"$ref": "#/components/schemas/PaginatedPostList"}
+    envelope = schema["components"]["schemas"]["PaginatedPostList"]["properties"]
+    assert set(envelope) == {"count", "next", "previous", "results"}
+    assert envelope["results"]["items"] == {"$ref": "#/components/schemas/Post"}
+
+
+def test_posts_list_documents_filters_search_ordering_and_pagination(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/posts/"]["get"]["parameters"]}
+    assert {"author", "published", "created_after", "created_before", "search", "ordering", "page", "page_size"} <= (
+        parameters.keys()
+    )
+    assert parameters["author"]["schema"]["type"] == "integer"
+    assert parameters["published"]["schema"]["type"] == "boolean"
+    assert parameters["created_after"]["schema"] == {"type": "string", "format": "date-time"}
+    assert set(parameters["ordering"]["schema"]["items"]["enum"]) == {
+        "created_at",
+        "-created_at",
+        "published_at",
+        "-published_at",
+        "title",
+        "-title",
+    }
+    assert parameters["page"]["schema"]["type"] == "integer"
+
+
+def test_path_ids_are_integers(schema):
+    comment = schema["paths"]["/api/posts/{post_pk}/comments/{id}/"]["get"]
+    types = {p["name"]: p["schema"]["type"] for p in comment["parameters"] if p["in"] == "path"}
+    assert types == {"post_pk": "integer", "id": "integer"}
+
+
+def test_jwt_bearer_security_scheme(schema):
+    assert schema["components"]["securitySchemes"]["jwtAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert {"jwtAuth": []} in schema["paths"]["/api/posts/"]["post"]["security"]
+    # Probes are plain Django views, deliberately outside the API contract.
+    assert not {"/health/", "/ready/"} & schema["paths"].keys()
+
+
+@pytest.mark.django_db
+def test_docs_pages_reference_only_local_assets(client, settings):
+    # Unhashed static URLs: the hashed ones need collectstatic, which the browser test runs.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    for name in ("swagger-ui", "redoc"):
+        response = client.get(reverse(name), secure=True)
+        page = response.content.decode()
+        assert "/static/drf_spectacular_sidecar/" in page, name
+        assert "http://" not in page and "https://" not in page, name
+        # The browser itself refuses anything but the app's own origin (and inline data: images).
+        policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+        assert policy["default-src"] == "'self'" and policy["img-src"] == "'self' data:", policy
+        assert "'unsafe-inline'" not in policy.get("script-src", policy["default-src"]), policy
+    script = client.get(reverse("swagger-ui"), {"script": ""}, secure=True)
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "validatorUrl" in script.content.decode()
+    schema = client.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json", secure=True)
+    assert schema.status_code == 200
+    assert "/api/posts/{id}/publish/" in schema.json()["paths"]
