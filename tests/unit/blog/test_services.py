@@ -5,46 +5,16 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from accounts import services as account_services
 from blog import services
 from blog.models import Comment, Notification, Post, Subscription
 from tests.support.factories import (
-    TEST_PASSWORD,
     NotificationFactory,
     SubscriptionFactory,
-    UserFactory,
 )
 
 User = get_user_model()
 
 pytestmark = pytest.mark.django_db
-
-
-# --- users -------------------------------------------------------------------------------
-def test_user_register_stores_a_hashed_password(db):
-    user = account_services.user_register(username="writer", password=TEST_PASSWORD, email="w@example.com")
-    user.refresh_from_db()
-    assert (user.username, user.email) == ("writer", "w@example.com")
-    assert user.check_password(TEST_PASSWORD)
-    assert user.password != TEST_PASSWORD
-
-
-def test_user_register_refuses_a_weak_password_under_the_password_field(db):
-    with pytest.raises(ValidationError) as caught:
-        account_services.user_register(username="writer", password="writer12")
-    assert set(caught.value.detail) == {"password"}
-    assert not User.objects.filter(username="writer").exists()
-
-
-def test_user_register_race_on_the_username_is_a_validation_error(db):
-    """Two registrations that both passed the serializer's uniqueness check: the database decides,
-    and the loser gets the same 400 as a plain duplicate rather than an IntegrityError."""
-    UserFactory(username="racer")
-    with pytest.raises(ValidationError) as caught:
-        account_services.user_register(username="racer", password=TEST_PASSWORD)
-    assert set(caught.value.detail) == {"username"}
-    # The failed insert was rolled back on its own: the connection is still usable (Postgres).
-    assert User.objects.filter(username="racer").count() == 1
 
 
 # --- posts -------------------------------------------------------------------------------
