@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from psycopg.errors import QueryCanceled
 
 # Seconds a client is asked to wait while the database is unreachable or restarting.
 DATABASE_RETRY_AFTER = 5
@@ -16,10 +17,16 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    """500, or 503 with Retry-After when the database is unreachable (a restart, a failover):
-    that is no bug, and a client that retries shortly will succeed. Either way the error is
-    still logged and sent to Sentry (Django does both before calling this)."""
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+    """500, or 503 with Retry-After when the database is unreachable (a restart, a failover) or
+    cancelled a statement that ran past DB_STATEMENT_TIMEOUT_MS: that is no bug, and a client that
+    retries shortly may succeed. Either way the error is still logged and sent to Sentry (Django
+    does both before calling this)."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError) and isinstance(exception.__cause__, QueryCanceled):
+        response = JsonResponse({"detail": "The request took too long, try again later."}, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
+    if isinstance(exception, OperationalError | InterfaceError):
         response = JsonResponse({"detail": "The database is unavailable, try again shortly."}, status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response

@@ -12,6 +12,12 @@ from rest_framework.exceptions import ValidationError
 # Ids beyond a signed 64-bit integer cannot exist; rejecting them keeps the database out of it.
 MAX_ID = 2**63 - 1
 
+# Each search term is one more case-insensitive scan of every searched column: a thousand terms
+# over long posts hold a worker for seconds. These caps bound the work of one `?search=`; the
+# schema's parameter description states them (api/schema.py).
+SEARCH_MAX_TERMS = 10
+SEARCH_MAX_LENGTH = 200
+
 
 class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
@@ -64,13 +70,22 @@ class IsoDateTimeFilter(filters.IsoDateTimeFilter):
 
 
 class SearchFilter(drf_filters.SearchFilter):
-    """DRF's search, with an invalid term (a NUL byte) reported under `search` like other filters."""
+    """DRF's search, with an invalid term (a NUL byte) reported under `search` like other filters,
+    and at most SEARCH_MAX_LENGTH characters and SEARCH_MAX_TERMS terms (a 400 under `search`)."""
 
     def get_search_terms(self, request):
+        value = request.query_params.get(self.search_param, "")
+        if len(value) > SEARCH_MAX_LENGTH:
+            raise ValidationError(
+                {self.search_param: [f"Ensure this value has at most {SEARCH_MAX_LENGTH} characters."]}
+            )
         try:
-            return super().get_search_terms(request)
+            terms = super().get_search_terms(request)
         except ValidationError as exc:
             raise ValidationError({self.search_param: exc.detail}) from exc
+        if len(terms) > SEARCH_MAX_TERMS:
+            raise ValidationError({self.search_param: [f"Search for at most {SEARCH_MAX_TERMS} words."]})
+        return terms
 
 
 class OrderingFilter(drf_filters.OrderingFilter):

@@ -15,6 +15,8 @@ from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import permissions, serializers
 
+from api.filters import SEARCH_MAX_LENGTH, SEARCH_MAX_TERMS
+
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, for a human.")
@@ -188,9 +190,10 @@ class SearchFilterExtension(OpenApiFilterExtension):
         return [
             build_parameter_type(
                 name=self.target.search_param,
-                schema={"type": "string"},
+                schema={"type": "string", "maxLength": SEARCH_MAX_LENGTH},
                 location="query",
-                description=f"Every word must appear in one of: {', '.join(fields)} (case-insensitive).",
+                description=f"Every word must appear in one of: {', '.join(fields)} (case-insensitive). "
+                f"At most {SEARCH_MAX_TERMS} words and {SEARCH_MAX_LENGTH} characters; more answers 400.",
             )
         ]
 

@@ -62,6 +62,12 @@ class Env(environ.Env):
             raise ImproperlyConfigured(f"{var} must be at least 1, not {value}.")
         return value
 
+    def non_negative_int(self, var: str, *, default: int) -> int:
+        value = self.int(var, default=default)
+        if value < 0:
+            raise ImproperlyConfigured(f"{var} must be 0 or more, not {value}.")
+        return value
+
     def port(self, var: str, *, default: int) -> int:
         value = self.int(var, default=default)
         if not 0 < value < 65536:

@@ -1,7 +1,8 @@
 """Test-only URLconf: the app's URLs plus views that fail on purpose."""
 
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.http import JsonResponse
 from django.urls import path
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -27,6 +28,15 @@ class DatabaseDownView(APIView):
         raise OperationalError('connection to server at "db", port 5432 failed: Connection refused')
 
 
+def slow_query(request):
+    """A statement that takes ?seconds= (Postgres's pg_sleep); answers the connection's statement_timeout."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(%s)", [float(request.GET.get("seconds", "0"))])
+        cursor.execute("SHOW statement_timeout")
+        (timeout,) = cursor.fetchone()
+    return JsonResponse({"statement_timeout": timeout})
+
+
 def forbidden(request):
     raise PermissionDenied
 
@@ -35,6 +45,7 @@ urlpatterns = [
     path("crash/", CrashView.as_view()),
     path("database-down/", DatabaseDownView.as_view()),
     path("forbidden/", forbidden),
+    path("slow-query/", slow_query),
     *app_urlpatterns,
 ]
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APITestCase
 
+from api.filters import SEARCH_MAX_LENGTH, SEARCH_MAX_TERMS
 from blog.models import Post
 from tests.support.contract import (
     POST_FIELDS,
@@ -442,6 +443,33 @@ def test_search_needs_every_word(api_client):
     both = PostFactory(live=True, title="Celery tasks", body="with Redis")
     PostFactory(live=True, title="Celery only", body="nothing else")
     assert ids(ok(api_client.get("/api/posts/", {"search": "celery redis"}))) == [both.pk]
+
+
+def test_search_at_its_caps_is_served(api_client):
+    words = [f"w{n}" for n in range(SEARCH_MAX_TERMS)]
+    match = PostFactory(live=True, title=" ".join(words[:5]), body=" ".join(words[5:]))
+    PostFactory(live=True, title=" ".join(words[:5]), body="half of them")
+    assert ids(ok(api_client.get("/api/posts/", {"search": " ".join(words)}))) == [match.pk]
+    padded = words[-1] + " " * (SEARCH_MAX_LENGTH - len(words[-1]))  # spaces count, make no term
+    assert ids(ok(api_client.get("/api/posts/", {"search": padded}))) == [match.pk]
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        " ".join(f"w{n}" for n in range(SEARCH_MAX_TERMS + 1)),  # one term too many
+        ",".join("w" * 3 for _ in range(SEARCH_MAX_TERMS + 1)),  # commas separate terms too
+        "w" * (SEARCH_MAX_LENGTH + 1),  # one term, one character too long
+        " ".join(["w"] * 1300),  # the hostile probe: 1,300 terms
+    ],
+    ids=["terms", "comma-terms", "length", "probe"],
+)
+def test_search_past_its_caps_is_a_400_under_search_before_any_query(api_client, search, django_assert_num_queries):
+    """Each term is one more scan of every post's title and body: a search of many terms would hold
+    a worker for seconds, so past the caps the request is refused before it reaches the database."""
+    with django_assert_num_queries(0):
+        body = error(api_client.get("/api/posts/", {"search": search}), 400)
+    assert set(body) == {"search"} and body["search"], body
 
 
 # --- ordering ----------------------------------------------------------------------------

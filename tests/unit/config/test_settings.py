@@ -68,6 +68,8 @@ BAD_VALUES = [
     ("WEB_TIMEOUT", "30s"),
     ("PORT", "http"),
     ("CONN_MAX_AGE", "forever"),
+    ("DB_STATEMENT_TIMEOUT_MS", "-1"),
+    ("DB_STATEMENT_TIMEOUT_MS", "10s"),
     ("NUM_PROXIES", "one"),
     ("SENTRY_TRACES_SAMPLE_RATE", "most"),
     ("DEBUG", "maybe"),
