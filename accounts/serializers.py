@@ -2,7 +2,9 @@
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer as SimpleJWTTokenRefreshSerializer
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
 
 User = get_user_model()
@@ -35,6 +37,23 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "email", "date_joined"]
         read_only_fields = fields
+
+
+def token_owner(token):
+    """The active user a validated token belongs to, checked as every authenticated request checks
+    it: a deleted or inactive owner, or a password changed since the token was issued
+    (CHECK_REVOKE_TOKEN), is a 401 AuthenticationFailed."""
+    return JWTAuthentication().get_user(token)
+
+
+# simplejwt's refresh (rotation, blacklisting), but only for a token whose owner still holds it:
+# simplejwt's own checks neither the password (a token would outlive its change) nor that the
+# owner exists (a deleted user's token would be a 500). No docstring: it would become the
+# schema's description of the pair.
+class TokenRefreshSerializer(SimpleJWTTokenRefreshSerializer):
+    def validate(self, attrs):
+        token_owner(self.token_class(attrs["refresh"]))
+        return super().validate(attrs)
 
 
 class TokenCheckSerializer(TokenVerifySerializer):

@@ -49,6 +49,8 @@ class TokenObtainView(TokenObtainPairView):
 
 @extend_schema(
     summary="Refresh: trade a refresh token for a new pair",
+    # The view's serializer (TOKEN_REFRESH_SERIALIZER) is simplejwt's with the owner checked: same shape.
+    request=TokenRefreshSerializer,
     responses={
         200: TokenRefreshSerializer,
         401: OpenApiResponse(ErrorSerializer, description="The refresh token is invalid, expired or revoked."),

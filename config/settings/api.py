@@ -63,6 +63,12 @@ SIMPLE_JWT = {
     # without one, a key derived from SECRET_KEY (never the raw SECRET_KEY) signs them.
     "SIGNING_KEY": JWT_SIGNING_KEY or hashlib.sha256(f"jwt:{SECRET_KEY}".encode()).hexdigest(),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Every token carries a digest of its owner's password hash: a password change (or an
+    # admin's reset) revokes every access and refresh token issued before it.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
+    # Refresh checks the token's owner (exists, active, same password) before rotating.
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -147,6 +147,24 @@ def test_verify_rejects_a_revoked_refresh_token(user):
     error(APIClient().post("/api/auth/token/verify/", {"token": tokens["refresh"]}, format="json"), 401)
 
 
+def test_a_password_change_revokes_every_token_issued_before_it(user):
+    """A stolen token must not outlive the password: after a change (or a reset by an admin) the
+    old access token answers 401 and the old refresh token, even one rotated since, buys nothing."""
+    tokens = obtain_tokens(user.username)
+    rotated = ok(refresh(tokens["refresh"]))
+    user.set_password("a-new-password-9")
+    user.save()
+
+    unauthorized(bearer(tokens["access"]).get("/api/me/"))
+    unauthorized(bearer(rotated["access"]).get("/api/me/"))
+    body = error(refresh(rotated["refresh"]), 401)
+    assert "access" not in body and "refresh" not in body
+
+    fresh = obtain_tokens(user.username, "a-new-password-9")
+    assert ok(bearer(fresh["access"]).get("/api/me/"))["id"] == user.pk
+    assert ok(bearer(ok(refresh(fresh["refresh"]))["access"]).get("/api/me/"))["id"] == user.pk
+
+
 # --- logout ------------------------------------------------------------------------------
 def test_logout_revokes_the_refresh_token(user):
     tokens = obtain_tokens(user.username)
