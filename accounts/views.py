@@ -1,5 +1,10 @@
 """Sign-up, JWT tokens (obtain, refresh, verify, revoke) and your own account."""
 
+import math
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
@@ -13,6 +18,7 @@ from rest_framework_simplejwt.serializers import (
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from api.schema import ErrorSerializer
+from api.throttling import AdminLoginRateThrottle
 
 from . import services
 from .serializers import LogoutSerializer, RegisterSerializer, TokenCheckSerializer, UserSerializer
@@ -102,3 +108,16 @@ class MeView(RetrieveAPIView):
 
     def get_object(self):
         return self.request.user
+
+
+def admin_login(request, extra_context=None):
+    """The admin's login page, with its sign-in attempts rate-limited per client address: past
+    THROTTLE_ADMIN_LOGIN_RATE a JSON 429 with Retry-After, before any password is checked."""
+    if request.method == "POST" and settings.THROTTLE_ENABLED:
+        throttle = AdminLoginRateThrottle()
+        if not throttle.allow_request(request, None):
+            wait = math.ceil(throttle.wait() or 1)
+            response = JsonResponse({"detail": f"Too many sign-in attempts. Try again in {wait} seconds."}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+    return admin.site.login(request, extra_context=extra_context)

@@ -44,3 +44,13 @@ class UserRateThrottle(FailOpenMixin, throttling.UserRateThrottle):
 
 class ScopedRateThrottle(FailOpenMixin, throttling.ScopedRateThrottle):
     pass
+
+
+class AdminLoginRateThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
+    """Sign-in attempts on the admin's login page per client address (the address the API's
+    throttles count, NUM_PROXIES), at the `admin_login` rate, in the same cache."""
+
+    scope = "admin_login"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

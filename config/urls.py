@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from accounts.views import admin_login
+
 from . import health
 
 # The docs pages may load only the app's own assets. Redoc's sidebar asks its CDN for a logo:
@@ -25,6 +27,8 @@ urlpatterns = [
     # Served earlier by config.health.HealthCheckMiddleware; listed so they resolve everywhere.
     path("health/", lambda request: health.liveness(), name="health"),
     path("ready/", lambda request: health.readiness(), name="ready"),
+    # Before the admin's own URLs, so its login page (and every redirect to it) is rate-limited.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include("accounts.urls")),
     path("api/", include("blog.urls")),

@@ -13,6 +13,9 @@ THROTTLE_RATES = {
     "anon": env.rate("THROTTLE_ANON_RATE", default="120/min"),
     "user": env.rate("THROTTLE_USER_RATE", default="600/min"),
     "auth": env.rate("THROTTLE_AUTH_RATE", default="10/min"),
+    # Sign-in attempts (POSTs) on the admin's login page per client address: past it, a 429 and
+    # no password is checked, not even the right one, until the window has moved on.
+    "admin_login": env.rate("THROTTLE_ADMIN_LOGIN_RATE", default="10/hour"),
 }
 
 REST_FRAMEWORK = {
