@@ -6,6 +6,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as SimpleJWTTokenRefreshSerializer
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
+from rest_framework_simplejwt.tokens import UntypedToken
 
 User = get_user_model()
 
@@ -58,13 +59,18 @@ class TokenRefreshSerializer(SimpleJWTTokenRefreshSerializer):
 
 class TokenCheckSerializer(TokenVerifySerializer):
     """simplejwt's verify answers a revoked (blacklisted) token with a 400 validation error; it is
-    an invalid token like an expired or forged one, so it gets their 401."""
+    an invalid token like an expired or forged one, so it gets their 401. So does the token of a
+    deleted or inactive user, or one issued before a password change."""
 
     def validate(self, attrs):
         try:
-            return super().validate(attrs)
+            data = super().validate(attrs)
         except serializers.ValidationError as exc:  # raised only for a blacklisted token
             raise TokenError(str(exc.detail[0])) from exc
+        # Valid only if a request with it would be served: its owner exists, is active and has
+        # not changed the password since (simplejwt's own verify checks the signature alone).
+        token_owner(UntypedToken(attrs["token"]))
+        return data
 
 
 class LogoutSerializer(serializers.Serializer):

@@ -165,6 +165,35 @@ def test_a_password_change_revokes_every_token_issued_before_it(user):
     assert ok(bearer(ok(refresh(fresh["refresh"]))["access"]).get("/api/me/"))["id"] == user.pk
 
 
+def _delete(user):
+    user.delete()
+
+
+def _deactivate(user):
+    user.is_active = False
+    user.save()
+
+
+def _change_password(user):
+    user.set_password("a-new-password-9")
+    user.save()
+
+
+@pytest.mark.parametrize("change", [_delete, _deactivate, _change_password], ids=["deleted", "inactive", "password"])
+def test_tokens_of_a_deleted_or_inactive_owner_or_an_old_password_are_401_everywhere(user, change):
+    """Refresh, verify and every authenticated request agree: such a token is invalid (401 JSON),
+    never a 500 (refresh of a deleted user's token) nor "valid" (verify)."""
+    tokens = obtain_tokens(user.username)
+    change(user)
+
+    for name in ("access", "refresh"):
+        body = error(APIClient().post("/api/auth/token/verify/", {"token": tokens[name]}, format="json"), 401)
+        assert "detail" in body, (name, body)
+    body = error(refresh(tokens["refresh"]), 401)
+    assert "detail" in body and "access" not in body
+    unauthorized(bearer(tokens["access"]).get("/api/me/"))
+
+
 # --- logout ------------------------------------------------------------------------------
 def test_logout_revokes_the_refresh_token(user):
     tokens = obtain_tokens(user.username)
