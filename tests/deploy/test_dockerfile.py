@@ -225,6 +225,22 @@ def test_healthcheck_passes_on_a_serving_web_and_fails_without_one(runtime, tmp_
         "artifacts/bench.json",
         "node_modules/.package-lock.json",
         "celerybeat-schedule",
+        # What the README's own commands write in the project folder, and stray secrets.
+        "blog.env",
+        "backup.sql",
+        "server.pem",
+        "tls/private.key",
+        # Secrets and local state inside the folders the image does need.
+        "config/.env",
+        "blog/db.sqlite3",
+        "accounts/dev.pem",
+        "scripts/backup.sql",
+        # The repository's own files the image does not run.
+        "README.md",
+        "docs/security.md",
+        "tests/conftest.py",
+        "schema.snapshot.yaml",
+        ".github/workflows/ci.yml",
     ],
 )
 def test_dockerignore_keeps_local_state_and_secrets_out(path):
@@ -244,6 +260,13 @@ def test_dockerignore_keeps_what_the_image_runs():
     assert "blog/migrations/0001_initial.py" in needed  # scripts/release migrates from these
     left_out = [path for path in needed if dockerfile.is_ignored(path)]
     assert not left_out, f"left out of the build context: {left_out}"
+
+
+@pytest.mark.parametrize("path", ["notes.txt", "dump/2026-01-01.sql.gz", "id_ed25519", "new-folder/anything.py"])
+def test_dockerignore_is_an_allow_list_so_a_file_nobody_thought_of_stays_out(path):
+    """Whatever lands in the project folder (a dump, a key, a note) stays out of the image unless
+    .dockerignore names it: a deny-list would have to foresee every such name."""
+    assert dockerfile.is_ignored(path), f"{path} would be sent to the build (and could land in the image)"
 
 
 def test_dockerignore_matching_follows_docker_rules(monkeypatch, tmp_path):
