@@ -13,6 +13,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
     # No statement may hold a worker (and its connection) longer than this: Postgres cancels it
-    # and the request answers a JSON 503 with Retry-After (api/errors.py). 0 turns it off.
+    # and the request answers a JSON 503 with Retry-After (api/errors.py). 0 turns it off and sends
+    # no startup option at all (a pooler such as PgBouncer may refuse one).
     DB_STATEMENT_TIMEOUT_MS = env.non_negative_int("DB_STATEMENT_TIMEOUT_MS", default=10_000)
-    options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    if DB_STATEMENT_TIMEOUT_MS:
+        options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"

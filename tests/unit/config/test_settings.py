@@ -160,6 +160,22 @@ def test_the_sentry_release_is_the_platforms_commit(variables, release):
     assert child.settings_of(child.app_env(**variables), "SENTRY_RELEASE") == {"SENTRY_RELEASE": release}
 
 
+# --- Database ------------------------------------------------------------------------------------
+def test_postgres_connections_get_the_statement_timeout_and_zero_sends_no_option():
+    """The timeout is a startup option of each Postgres connection (proven live in
+    tests/integration/config/test_statement_timeout.py); 0 sends none, for a pooler that refuses it."""
+    default = child.settings_of(child.app_env(), "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert default["options"] == "-c statement_timeout=10000"
+    assert (
+        "options"
+        not in child.settings_of(child.app_env(DB_STATEMENT_TIMEOUT_MS="0"), "DATABASES")["DATABASES"]["default"][
+            "OPTIONS"
+        ]
+    )
+    sqlite = child.settings_of(child.app_env("sqlite:////tmp/x.sqlite3"), "DATABASES")["DATABASES"]["default"]
+    assert "options" not in sqlite.get("OPTIONS", {})
+
+
 # --- Cache ---------------------------------------------------------------------------------------
 def test_the_cache_is_redis_with_redis_url_and_local_memory_without():
     """Throttle counters live in the default cache: shared by every process only in Redis."""
