@@ -255,6 +255,11 @@ except (ImproperlyConfigured, ValueError) as exc:
         f"EMAIL_URL is not an email URL django-environ knows ({exc}); e.g. smtp+tls://USER:PASSWORD@HOST:587."
     ) from None
 vars().update(EMAIL_CONFIG)
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set just above
+    # consolemail:// (the default): each email becomes one log record (config/mail.py), so that
+    # the worker's output stays one JSON object per line; Django's console backend writes the
+    # raw message, dozens of plain lines.
+    EMAIL_BACKEND = "config.mail.LogEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Blog <noreply@localhost>")
 # Seconds before an unanswering mail server fails the send (a transient error the task
 # retries) instead of holding a worker until the task's time limit.
