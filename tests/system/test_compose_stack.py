@@ -91,7 +91,7 @@ def logs(service: str) -> str:
 
 def containers(service: str, all_states=False) -> list[dict]:
     """`docker compose ps` of one service, one dict per container (replicas in order)."""
-    args = ["ps", "--format", "json"] + (["--all"] if all_states else []) + [service]
+    args = ["ps", "--format", "json"] + (["--all"] if all_states else []) + ([service] if service else [])
     out = compose(*args).stdout.strip()
     if out.startswith("["):  # older Compose: one JSON array
         return sorted(json.loads(out), key=lambda row: row["Name"])
@@ -737,4 +737,4 @@ def _answers(url: str) -> bool:
 
 def _self_hosting_commands() -> list[str]:
     section = README.read_text().split("## Self-hosting", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"`(docker compose [^`]+)`", section)
+    return list(dict.fromkeys(re.findall(r"`(docker compose [^`]+)`", section)))  # each once
