@@ -1,9 +1,11 @@
 """The Celery application, configured from Django settings (the CELERY_* names)."""
 
 import os
+from pathlib import Path
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -20,3 +22,43 @@ def keep_django_logging(**kwargs) -> None:
     to their own --loglevel (WARNING unless given), which would hide every INFO line whatever
     LOG_LEVEL says. Django's setup, which Celery runs before the first task, applies LOGGING.
     """
+
+
+# Seconds between touches of the heartbeat file; docker-compose.yml's worker healthcheck
+# fails once the file is older than 30 s (six missed beats) or missing.
+HEARTBEAT_SECONDS = 5.0
+
+
+class HeartbeatFile(bootsteps.StartStopStep):
+    """Touches settings.WORKER_HEARTBEAT_FILE every HEARTBEAT_SECONDS while the worker consumes.
+
+    A step of the consumer, started once it consumes from the broker, from the worker's own
+    event loop (a hung loop stops the touches), stopped with it when the broker connection is
+    lost or the worker shuts down: the file is removed then, so a healthcheck reading its age
+    fails at once, and passes again after a reconnect.
+    """
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        self.timer_entry = None
+
+    def start(self, parent):
+        self.beat()
+        self.timer_entry = parent.timer.call_repeatedly(HEARTBEAT_SECONDS, self.beat)
+
+    def stop(self, parent):
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+            self.timer_entry = None
+        Path(settings.WORKER_HEARTBEAT_FILE).unlink(missing_ok=True)
+
+    shutdown = stop
+
+    @staticmethod
+    def beat():
+        Path(settings.WORKER_HEARTBEAT_FILE).touch()
+
+
+app.steps["consumer"].add(HeartbeatFile)

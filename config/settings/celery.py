@@ -54,3 +54,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Beat's schedule state; a writable path for the image's non-root user.
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="/tmp/celerybeat-schedule")  # noqa: S108
+# The worker touches this file every few seconds while it consumes from the broker
+# (config/celery.py); docker-compose.yml's healthcheck reads its age, which costs nothing,
+# where `celery inspect ping` costs seconds of CPU per probe.
+WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="/tmp/celery-worker-heartbeat")  # noqa: S108

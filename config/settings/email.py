@@ -5,6 +5,11 @@ from config.env import env
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS...
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 globals().update(EMAIL_CONFIG)
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # consolemail:// (the default): each email becomes one log record (config/mail.py), so that
+    # the worker's output stays one JSON object per line; Django's console backend writes the
+    # raw message, dozens of plain lines.
+    EMAIL_BACKEND = "config.mail.LogEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Blog <noreply@localhost>")
 # Seconds before an unanswering mail server fails the send (a transient error the task
 # retries) instead of holding a worker until the task's time limit.

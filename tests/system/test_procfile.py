@@ -23,7 +23,7 @@ from tests.support.external import ROOT, empty_redis_database, free_port, postgr
 pytestmark = pytest.mark.system
 
 HONCHO = [sys.executable, "-m", "honcho"]
-BEAT_BANNER = re.compile(r"beat\.1\s+\| LocalTime -> ")
+BEAT_STARTED = re.compile(r"beat\.1\s+\| .*beat: Starting")
 STARTED = re.compile(r"(?P<name>\w+)\.1 started \(pid=(?P<pid>\d+)\)")
 # Variables the test suite sets for in-process tests that must not reach the real processes.
 SUITE_ONLY = {"CACHE_URL", "CELERY_TASK_ALWAYS_EAGER", "DATABASE_URL", "REDIS_URL", "GUNICORN_CMD_ARGS", "PORT"}
@@ -126,7 +126,7 @@ def test_honcho_runs_web_worker_and_beat_from_the_procfile_and_stops_them_cleanl
             assert time.monotonic() < deadline, f"the worker never answered a ping:\n{log_path.read_text()[-4000:]}"
             time.sleep(1)
         deadline = time.monotonic() + 30
-        while not BEAT_BANNER.search(log_path.read_text()):
+        while not BEAT_STARTED.search(log_path.read_text()):
             assert time.monotonic() < deadline, f"beat never started:\n{log_path.read_text()[-4000:]}"
             time.sleep(0.5)
         output = log_path.read_text()
