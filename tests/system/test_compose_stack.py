@@ -40,6 +40,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.external import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SELF_HOSTING = ROOT / "docs" / "self-hosting.md"
 # The stack's own folder (compose-smoke's copy of the project, with the .env it made).
@@ -477,7 +479,7 @@ class TestFirstPhase:
             (STACK / ".env").read_text()
             + f"\nDATABASE_URL=postgres://blog:{password}@db:5432/blog\nREDIS_URL=redis://redis:6379/0\n"
         )
-        port = _free_port()
+        port = free_port()
         network = f"{PROJECT}_default"
         names = [re.search(r"--name (\S+)", line)[1] for line in commands if "--name" in line]
         compose("stop", "worker", "beat")
@@ -720,14 +722,6 @@ class TestRestartedPhase:
 
 
 # --- Small helpers --------------------------------------------------------------------------------
-def _free_port() -> int:
-    import socket
-
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _answers(url: str) -> bool:
     try:
         return request("GET", urllib.parse.urlsplit(url).path, base=url.split("/health/")[0]).status == 200
