@@ -54,6 +54,25 @@ def error(response, status):
     return body
 
 
+def field_errors(response, status=400):
+    """The messages of a refused request, by the field they name: {"title": ["This field is required."]}.
+
+    New tests read error bodies through this or `error_message`, never by indexing the body, so
+    the error shape has one reader in the tests."""
+    body = error(response, status)
+    return {
+        field: [str(message) for message in messages] if isinstance(messages, list) else [str(messages)]
+        for field, messages in body.items()
+    }
+
+
+def error_message(response, status):
+    """The one message of a refused request that names no field (a 401, 403, 404, 429...)."""
+    body = error(response, status)
+    assert isinstance(body.get("detail"), str), body
+    return body["detail"]
+
+
 def unauthorized(response):
     """401 with the Bearer challenge that tells a client to send a JWT."""
     body = error(response, 401)
