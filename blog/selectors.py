@@ -4,7 +4,8 @@ Each list selector returns rows with everything its serializer needs (author joi
 comment counts annotated), so a page costs the same number of queries whatever its size.
 """
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import Comment, Notification, Post, Subscription
@@ -52,3 +53,12 @@ def notification_list(*, user) -> QuerySet[Notification]:
 
 def subscriber_ids(*, author_id: int) -> list[int]:
     return list(Subscription.objects.filter(author_id=author_id).values_list("subscriber_id", flat=True))
+
+
+def public_authors() -> QuerySet:
+    """The accounts anyone may follow: active users with at least one published post, which the
+    post list already shows to everyone. Any other id (no such user, never published, inactive)
+    is not one, so following it reveals nothing about the account."""
+    return get_user_model().objects.filter(
+        Exists(Post.objects.published().filter(author=OuterRef("pk"))), is_active=True
+    )

@@ -2,14 +2,12 @@
 
 from operator import attrgetter
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from . import selectors
 from .models import Comment, Notification, Post, Subscription
-
-User = get_user_model()
 
 
 class PostSerializer(serializers.ModelSerializer):
@@ -90,10 +88,22 @@ class CommentSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
+class PublicAuthorField(serializers.PrimaryKeyRelatedField):
+    """A public author's user id (blog.selectors.public_authors). Every other id, whether no such
+    account exists or it never published, is one and the same error with the same one query, and
+    the message does not repeat the id: the answer tells nothing about the account."""
+
+    default_error_messages = {
+        "does_not_exist": "No author with this id has published a post.",
+        "incorrect_type": "Expected a user id (an integer).",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=selectors.public_authors(), **kwargs)
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
-    author = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), help_text="User id of the author to follow."
-    )
+    author = PublicAuthorField(help_text="User id of the author to follow: someone with a published post.")
     author_username = serializers.CharField(source="author.username", read_only=True)
 
     class Meta:

@@ -113,7 +113,10 @@ def account(stack, django_db_blocker):
         me, access = _register(stack, "fuzz")
         author, author_access = _register(stack, "author")
         deleter, deleter_access = _register(stack, "deleter")
-        # Followed before the author publishes: that publish notifies `me` (tasks run in-process).
+        # Only an author with a published post can be followed; followed before the author's
+        # second publish, which notifies `me` (tasks run in-process).
+        _post(stack, author_access, "First", publish=True)
+        _post(stack, deleter_access, "The deleter's", publish=True)
         follow = _call(stack, "POST", "/api/subscriptions/", access, {"author": author["id"]})["id"]
         doomed_follow = _call(stack, "POST", "/api/subscriptions/", deleter_access, {"author": author["id"]})["id"]
         mine, my_draft = _post(stack, access, "Mine", publish=True), _post(stack, access, "My draft")

@@ -25,7 +25,14 @@ from tests.support.contract import (
     snapshot,
     unauthorized,
 )
-from tests.support.factories import TEST_PASSWORD, CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
+from tests.support.factories import (
+    TEST_PASSWORD,
+    CommentFactory,
+    NotificationFactory,
+    PostFactory,
+    SubscriptionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -341,6 +348,17 @@ def test_filter_by_author(api_client, user, other_user):
     PostFactory(author=other_user, live=True)
     PostFactory(author=user)  # a draft: still invisible to anonymous
     assert set(ids(ok(api_client.get("/api/posts/", {"author": user.pk})))) == {post.pk for post in mine}
+
+
+def test_filter_by_an_author_who_never_published_answers_as_an_id_nobody_has(auth_client, user, other_user):
+    """`?author=` tells an account that has only drafts, or none, from no account at all by
+    nothing: the same empty page, byte for byte."""
+    PostFactory(author=other_user)  # a draft, invisible to the requester
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    missing = auth_client.get("/api/posts/", {"author": superuser.pk + 1000})
+    assert ok(missing)["results"] == []
+    for account in (other_user, superuser):
+        assert auth_client.get("/api/posts/", {"author": account.pk}).content == missing.content
 
 
 @pytest.mark.parametrize("value", ["true", "True", "1"])

@@ -1,16 +1,38 @@
 """Following authors: only ever your own subscriptions, one per author, never yourself."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from blog.models import Subscription
-from tests.support.contract import SUBSCRIPTION_FIELDS, assert_no_private_data, error, ok, snapshot, unauthorized
-from tests.support.factories import SubscriptionFactory, UserFactory
+from tests.support.contract import (
+    SUBSCRIPTION_FIELDS,
+    assert_no_private_data,
+    error,
+    field_errors,
+    ok,
+    snapshot,
+    unauthorized,
+)
+from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def follow(client, author_id):
     return client.post("/api/subscriptions/", {"author": author_id}, format="json")
+
+
+def public_author(**fields):
+    """Someone anyone may follow: a user with a published post."""
+    author = UserFactory(**fields)
+    PostFactory(author=author, live=True)
+    return author
+
+
+@pytest.fixture
+def other_user(db):
+    return public_author()
 
 
 def test_follow_an_author_is_201(auth_client, user, other_user):
@@ -45,12 +67,55 @@ def test_following_a_missing_user_is_400(auth_client, other_user):
     assert snapshot() == before
 
 
+def accounts_that_are_not_public_authors():
+    """Every kind of id that must not be followable, each one an account an attacker would like to
+    tell apart from an id nobody has: never posted, only drafts, deactivated, the superuser."""
+    never_posted = UserFactory()
+    drafts_only = UserFactory()
+    PostFactory(author=drafts_only)
+    inactive = public_author(is_active=False)
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    return {"never-posted": never_posted, "drafts-only": drafts_only, "inactive": inactive, "superuser": superuser}
+
+
+def answer_and_queries(client, author_id):
+    with CaptureQueriesContext(connection) as queries:
+        response = follow(client, author_id)
+    # The statements, with the id asked for blanked out: the same work whatever the id names.
+    return response, [query["sql"].replace(str(author_id), "<id>") for query in queries.captured_queries]
+
+
+def test_an_id_that_is_not_a_public_author_answers_exactly_as_an_id_nobody_has(auth_client):
+    """Following must not tell an account apart from an id nobody has: no username, no
+    different wording, not one query more or less."""
+    accounts = accounts_that_are_not_public_authors()
+    missing_id = max(account.pk for account in accounts.values()) + 1000
+    before = snapshot()
+
+    missing, missing_queries = answer_and_queries(auth_client, missing_id)
+    assert field_errors(missing) == {"author": ["No author with this id has published a post."]}
+    for kind, account in accounts.items():
+        response, queries = answer_and_queries(auth_client, account.pk)
+        assert response.status_code == missing.status_code, kind
+        assert response.content == missing.content, kind
+        assert queries == missing_queries, kind
+        assert account.username.encode() not in response.content, kind
+    assert snapshot() == before
+
+
+def test_an_author_whose_posts_are_all_unpublished_later_is_still_followed(auth_client, user):
+    """Only a new follow needs a public author: an existing subscription is kept as it is."""
+    author = UserFactory()
+    SubscriptionFactory(subscriber=user, author=author)
+    assert [item["author"] for item in ok(auth_client.get("/api/subscriptions/"))["results"]] == [author.pk]
+
+
 def test_following_needs_an_author(auth_client):
     assert set(error(auth_client.post("/api/subscriptions/", {}, format="json"), 400)) == {"author"}
 
 
 def test_two_users_may_follow_the_same_author(auth_client, other_client):
-    author = UserFactory()
+    author = public_author()
     ok(follow(auth_client, author.pk), 201)
     ok(follow(other_client, author.pk), 201)
     assert Subscription.objects.filter(author=author).count() == 2
