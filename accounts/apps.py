@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    """Sign-up, JWT tokens and your own account. No models of its own: Django's auth.User."""
+    """Sign-up, JWT tokens and your own account: Django's auth.User, and whether its email is verified."""
 
     name = "accounts"

@@ -8,6 +8,8 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer as Simpl
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from .models import email_is_verified
+
 User = get_user_model()
 
 
@@ -34,10 +36,33 @@ class UserSerializer(serializers.ModelSerializer):
     # must allow (a bare `format: email` refuses "").
     email = serializers.EmailField(read_only=True, allow_blank=True, max_length=254, label="Email address")
 
+    email_verified = serializers.SerializerMethodField(
+        help_text="Whether the address is verified: only a verified address receives notification email."
+    )
+
     class Meta:
         model = User
-        fields = ["id", "username", "email", "date_joined"]
+        fields = ["id", "username", "email", "email_verified", "date_joined"]
         read_only_fields = fields
+
+    def get_email_verified(self, user) -> bool:
+        return email_is_verified(user)
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    """What you may change of your account: the email address. A new address is unverified until
+    the link mailed to it is followed; "" removes it."""
+
+    email = serializers.EmailField(max_length=254, allow_blank=True)
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000, help_text="The `token` of the link in the verification email.")
+
+
+class EmailVerifiedSerializer(serializers.Serializer):
+    email = serializers.EmailField(help_text="The address now verified.")
+    email_verified = serializers.BooleanField(help_text="Always true.")
 
 
 def token_owner(token):

@@ -1,4 +1,4 @@
-"""Account writes: registration and signing out. Views call these."""
+"""Account writes: registration, the email address and its verification, signing out. Views call these."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -7,6 +7,9 @@ from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from . import verification
+from .models import email_is_verified
 
 
 def user_register(*, username: str, password: str, email: str = ""):
@@ -20,9 +23,33 @@ def user_register(*, username: str, password: str, email: str = ""):
     try:
         with transaction.atomic():
             user.save()
+            # The verification mail leaves once the account is committed (the outbox).
+            verification.verification_request(user=user)
     except IntegrityError as exc:  # a concurrent registration took the name first
         raise ValidationError({"username": ["A user with that username already exists."]}) from exc
     return user
+
+
+def user_email_change(*, user, email: str):
+    """Change the user's address; a new one is unverified until its own link is followed, and
+    its verification mail is sent. The same address again changes nothing."""
+    if email == user.email:
+        return user
+    with transaction.atomic():
+        user.email = email
+        user.save(update_fields=["email"])
+        verification.verification_request(user=user)
+    return user
+
+
+def email_verification_resend(*, user) -> None:
+    """Send the verification mail again; an address already verified, or none, is a 400 under `email`."""
+    if not user.email:
+        raise ValidationError({"email": ["Your account has no email address: set one first."]})
+    if email_is_verified(user):
+        raise ValidationError({"email": ["Your email address is already verified."]})
+    with transaction.atomic():
+        verification.verification_request(user=user)
 
 
 def refresh_token_revoke(*, refresh: str, user) -> None:

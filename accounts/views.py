@@ -5,9 +5,13 @@ import math
 from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
-from rest_framework.generics import GenericAPIView, RetrieveAPIView
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import (
@@ -20,8 +24,16 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from api.schema import ErrorSerializer
 from api.throttling import AdminLoginRateThrottle
 
-from . import services
-from .serializers import LogoutSerializer, RegisterSerializer, TokenCheckSerializer, UserSerializer
+from . import services, verification
+from .serializers import (
+    EmailVerifiedSerializer,
+    EmailVerifySerializer,
+    LogoutSerializer,
+    MeUpdateSerializer,
+    RegisterSerializer,
+    TokenCheckSerializer,
+    UserSerializer,
+)
 
 
 @extend_schema(summary="Create an account", tags=["auth"], responses={201: UserSerializer})
@@ -99,15 +111,79 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(summary="Get your account", tags=["auth"])
-class MeView(RetrieveAPIView):
+@extend_schema(tags=["auth"])
+class MeView(GenericAPIView):
     """Your own account."""
 
     serializer_class = UserSerializer
     permission_classes = [permissions.IsAuthenticated]
 
-    def get_object(self):
-        return self.request.user
+    @extend_schema(summary="Get your account")
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(summary="Change your email address", request=MeUpdateSerializer, responses=UserSerializer)
+    def patch(self, request):
+        """Change your email address: a verification email goes to the new one, which receives no
+        notification email until its link is followed."""
+        serializer = MeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_email_change(user=request.user, **serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+
+@extend_schema(
+    summary="Verify your email address",
+    tags=["auth"],
+    request=EmailVerifySerializer,
+    responses={200: EmailVerifiedSerializer},
+)
+class EmailVerifyView(GenericAPIView):
+    """Verify an email address with the token of the link mailed to it. Needs no sign-in (the
+    token is the proof) and is idempotent. A tampered, expired or superseded token (the account's
+    address changed since) is a 400 under `token`."""
+
+    serializer_class = EmailVerifySerializer
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_scope = "auth"
+
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = verification.email_verify(token=serializer.validated_data["token"])
+        return Response(EmailVerifiedSerializer({"email": user.email, "email_verified": True}).data)
+
+
+@extend_schema(summary="Send the verification email again", tags=["auth"], request=None, responses={204: None})
+class EmailVerificationResendView(APIView):
+    """Mail a new verification link to your address (the old links keep working until they
+    expire). An address already verified, or none, is a 400 under `email`. Rate-limited per user
+    (THROTTLE_EMAIL_VERIFICATION_RATE)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_scope = "email_verification"
+
+    def post(self, request):
+        services.email_verification_resend(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def verify_email_page(request):
+    """The page a verification email links to (EMAIL_VERIFICATION_URL's default): GET shows a
+    button, and only the POST it sends verifies, so a mail scanner that opens every link of a
+    message verifies nothing. No CSRF token: the signed token is the proof, as for the API."""
+    token = (request.POST if request.method == "POST" else request.GET).get("token", "")[:1000]
+    context = {"token": token, "verified": None, "error": None}
+    if request.method == "POST":
+        try:
+            context["verified"] = verification.email_verify(token=token).email
+        except ValidationError as exc:
+            context["error"] = exc.detail["token"][0]
+    status_code = 400 if context["error"] else 200
+    return render(request, "accounts/verify_email.html", context, status=status_code)
 
 
 def admin_login(request, extra_context=None):

@@ -5,7 +5,8 @@
 2. `notifications_enqueue` hands the notify task to the broker. If the broker is unreachable the
    publish still succeeds: the post just stays pending.
 3. The notify task (`tasks.notify_subscribers`) runs `post_notify_subscribers`: one notification
-   per subscriber, one email each, then the flag is cleared. Running it twice is harmless.
+   per subscriber, one email to each whose address is verified (accounts/verification.py), then
+   the flag is cleared. Running it twice is harmless.
 4. Beat runs the sweep task every OUTBOX_SWEEP_SECONDS: `notifications_sweep` enqueues again
    whatever is still pending (a lost enqueue, a task that gave up).
 
@@ -21,6 +22,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+
+from accounts.models import email_is_verified
 
 from . import selectors
 from .models import Notification, Post
@@ -82,8 +85,9 @@ def post_notify_subscribers(*, post_id: int) -> int:
     for notification_id in unsent_ids:
         with transaction.atomic():
             notification = (
-                Notification.objects.select_for_update(skip_locked=True)
-                .select_related("recipient")
+                # Locks the notification only: the recipient's verification row may be missing.
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("recipient", "recipient__email_verification")
                 .filter(pk=notification_id, emailed_at__isnull=True)
                 .first()
             )
@@ -99,9 +103,10 @@ def post_notify_subscribers(*, post_id: int) -> int:
 
 
 def _send_notification_email(*, notification: Notification, post: Post) -> bool:
-    """True if an email went out; False for a recipient with no address or one refused for good."""
+    """True if an email went out; False for a recipient with no verified address (they have the
+    notification in the API all the same), or one refused for good."""
     recipient = notification.recipient
-    if not recipient.email:
+    if not email_is_verified(recipient):  # anyone can register any address: only a proven one is mailed
         return False
     try:
         send_mail(

@@ -96,6 +96,16 @@ class Env(environ.Env):
             )
         return value
 
+    def http_url(self, var: str, *, default: str) -> str:
+        """An absolute http:// or https:// URL, such as a link the site puts in an email."""
+        value = self.str(var, default=default)
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ImproperlyConfigured(
+                f"{var}={value!r} is not an absolute URL without a query: use https://HOST/PATH, "
+                "e.g. https://blog.example.com/verify-email/."
+            )
+        return value
+
     def database(self, var: str, *, default: str, conn_max_age: int) -> dict:
         try:
             return dj_database_url.parse(

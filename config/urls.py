@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from accounts.views import admin_login
+from accounts.views import admin_login, verify_email_page
 
 from . import health
 
@@ -30,6 +30,8 @@ urlpatterns = [
     # Before the admin's own URLs, so its login page (and every redirect to it) is rate-limited.
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
+    # The page the verification email links to by default (EMAIL_VERIFICATION_URL).
+    path("verify-email/", verify_email_page, name="verify-email"),
     path("api/", include("accounts.urls")),
     path("api/", include("blog.urls")),
     # OpenAPI schema and its docs; the docs' assets come from drf-spectacular-sidecar via

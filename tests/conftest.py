@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from tests.support.external import redis_url
-from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory
+from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory, verified
 from tests.support.mailserver import SMTPServer
 from tests.support.tasks import Audience, Broker, TaskRuns, use_broker
 
@@ -93,7 +93,7 @@ def collected_static(tmp_path_factory, worker_id):
 @pytest.fixture
 def audience(db):
     author = UserFactory()
-    alice, bob = UserFactory(), UserFactory()
+    alice, bob = verified(UserFactory()), verified(UserFactory())
     no_email = UserFactory(email="")
     outsider = UserFactory()
     for subscriber in (alice, bob, no_email):

@@ -16,6 +16,8 @@ THROTTLE_RATES = {
     # Sign-in attempts (POSTs) on the admin's login page per client address: past it, a 429 and
     # no password is checked, not even the right one, until the window has moved on.
     "admin_login": env.rate("THROTTLE_ADMIN_LOGIN_RATE", default="10/hour"),
+    # Verification emails a signed-in user may ask to be sent again (per user).
+    "email_verification": env.rate("THROTTLE_EMAIL_VERIFICATION_RATE", default="3/hour"),
 }
 
 REST_FRAMEWORK = {

@@ -47,6 +47,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "blog.tasks.sweep_pending_notifications",
         "schedule": float(OUTBOX_SWEEP_SECONDS),
     },
+    # The same sweep for verification mails (accounts/verification.py).
+    "email-verification-outbox-sweep": {
+        "task": "accounts.tasks.sweep_pending_verification_emails",
+        "schedule": float(OUTBOX_SWEEP_SECONDS),
+    },
     "flush-expired-jwt-tokens": {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": 24 * 60 * 60.0,

@@ -1,4 +1,4 @@
-"""Outgoing email: EMAIL_URL (the console when unset)."""
+"""Outgoing email: EMAIL_URL (the console when unset), and the verification of addresses."""
 
 from config.env import env
 
@@ -14,3 +14,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Blog <noreply@localh
 # Seconds before an unanswering mail server fails the send (a transient error the task
 # retries) instead of holding a worker until the task's time limit.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Email verification (accounts/verification.py) ------------------------------------------
+# Where the verification email's link leads: `?token=...` is appended. The default is the
+# project's own confirmation page (accounts.views.verify_email_page) as scripts/dev serves it;
+# in production, your site's https://HOST/verify-email/, or a page of your front end that POSTs
+# the token to /api/auth/email/verify/.
+EMAIL_VERIFICATION_URL = env.http_url("EMAIL_VERIFICATION_URL", default="http://127.0.0.1:8000/verify-email/")
+# Seconds a verification link stays valid; past it, a 400 that says to ask for a new one.
+EMAIL_VERIFICATION_MAX_AGE = env.positive_int("EMAIL_VERIFICATION_MAX_AGE", default=3 * 24 * 60 * 60)

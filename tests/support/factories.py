@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.models import EmailVerification
 from blog.models import Comment, Notification, Post, Subscription
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -20,6 +21,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def verified(user):
+    """The user, with their current address verified (as following the mailed link does)."""
+    EmailVerification.objects.update_or_create(
+        user=user, defaults={"verified_email": user.email, "verified_at": timezone.now()}
+    )
+    return user
 
 
 class PostFactory(factory.django.DjangoModelFactory):

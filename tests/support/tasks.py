@@ -15,8 +15,8 @@ SWEEP = "blog.tasks.sweep_pending_notifications"
 
 @dataclass
 class Audience:
-    """An author with two subscribers who have an email address, one who has none, and an
-    outsider who follows somebody else: who must and must not hear of the author's posts."""
+    """An author with two subscribers who have a verified email address, one who has none, and
+    an outsider who follows somebody else: who must and must not hear of the author's posts."""
 
     author: object
     alice: object

@@ -26,8 +26,8 @@ def refresh(token):
 def test_register_creates_the_account_and_returns_it_without_the_password():
     response = register({"username": "newcomer", "password": TEST_PASSWORD, "email": "new@example.com"})
     body = ok(response, 201)
-    assert set(body) == {"id", "username", "email", "date_joined"}
-    assert (body["username"], body["email"]) == ("newcomer", "new@example.com")
+    assert set(body) == {"id", "username", "email", "email_verified", "date_joined"}
+    assert (body["username"], body["email"], body["email_verified"]) == ("newcomer", "new@example.com", False)
     assert TEST_PASSWORD.encode() not in response.content
     user = User.objects.get(pk=body["id"])
     assert user.username == "newcomer"
@@ -227,6 +227,7 @@ def test_me_shows_your_own_account(user, other_user):
         "id": user.pk,
         "username": user.username,
         "email": user.email,
+        "email_verified": False,
         "date_joined": body["date_joined"],
     }
     assert body["date_joined"].endswith("Z")
@@ -241,11 +242,13 @@ def test_me_of_an_account_registered_without_an_email_shows_an_empty_one():
     assert body["email"] == ""
 
 
-def test_me_is_read_only(auth_client, user):
-    response = auth_client.patch("/api/me/", {"username": "renamed", "email": "x@example.com"}, format="json")
-    assert response.status_code == 405
+def test_me_changes_only_the_email_and_only_by_patch(auth_client, user):
+    username = user.username
+    body = ok(auth_client.patch("/api/me/", {"username": "renamed", "email": "x@example.com"}, format="json"))
+    assert (body["username"], body["email"], body["email_verified"]) == (username, "x@example.com", False)
     user.refresh_from_db()
-    assert user.username != "renamed"
+    assert (user.username, user.email) == (username, "x@example.com")
+    assert auth_client.put("/api/me/", {"email": "y@example.com"}, format="json").status_code == 405
 
 
 def test_me_needs_credentials(api_client):

@@ -23,7 +23,7 @@ from blog.tasks import notify_subscribers, sweep_pending_notifications
 from config.celery import app as celery_app
 from tests.support.contract import publish
 from tests.support.external import ROOT
-from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory
+from tests.support.factories import PostFactory, SubscriptionFactory, UserFactory, verified
 from tests.support.tasks import NOTIFY, pending_post, recipients
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_run_in_process")]
@@ -131,7 +131,7 @@ def test_running_the_notification_again_duplicates_nothing(audience, mailoutbox,
 def test_a_subscriber_added_between_runs_gets_exactly_their_own_notification(audience, mailoutbox):
     post = pending_post(audience.author)
     notify_subscribers.apply(args=[post.id])
-    newcomer = UserFactory()
+    newcomer = verified(UserFactory())
     SubscriptionFactory(subscriber=newcomer, author=audience.author)
 
     assert notify_subscribers.apply(args=[post.id]).get() == 1
