@@ -53,7 +53,7 @@ class MeUpdateSerializer(serializers.Serializer):
     """What you may change of your account: the email address. A new address is unverified until
     the link mailed to it is followed; "" removes it."""
 
-    email = serializers.EmailField(max_length=254, allow_blank=True)
+    email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
 
 
 class EmailVerifySerializer(serializers.Serializer):

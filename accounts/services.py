@@ -30,10 +30,10 @@ def user_register(*, username: str, password: str, email: str = ""):
     return user
 
 
-def user_email_change(*, user, email: str):
+def user_email_change(*, user, email: str | None = None):
     """Change the user's address; a new one is unverified until its own link is followed, and
-    its verification mail is sent. The same address again changes nothing."""
-    if email == user.email:
+    its verification mail is sent. No address, or the same one again, changes nothing."""
+    if email is None or email == user.email:
         return user
     with transaction.atomic():
         user.email = email

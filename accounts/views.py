@@ -21,7 +21,7 @@ from rest_framework_simplejwt.serializers import (
 )
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
-from api.schema import ErrorSerializer
+from api.schema import BAD_REQUEST, ErrorSerializer
 from api.throttling import AdminLoginRateThrottle
 
 from . import services, verification
@@ -155,7 +155,12 @@ class EmailVerifyView(GenericAPIView):
         return Response(EmailVerifiedSerializer({"email": user.email, "email_verified": True}).data)
 
 
-@extend_schema(summary="Send the verification email again", tags=["auth"], request=None, responses={204: None})
+@extend_schema(
+    summary="Send the verification email again",
+    tags=["auth"],
+    request=None,
+    responses={204: None, 400: BAD_REQUEST},
+)
 class EmailVerificationResendView(APIView):
     """Mail a new verification link to your address (the old links keep working until they
     expire). An address already verified, or none, is a 400 under `email`. Rate-limited per user

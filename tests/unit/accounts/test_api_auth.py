@@ -249,6 +249,7 @@ def test_me_changes_only_the_email_and_only_by_patch(auth_client, user):
     user.refresh_from_db()
     assert (user.username, user.email) == (username, "x@example.com")
     assert auth_client.put("/api/me/", {"email": "y@example.com"}, format="json").status_code == 405
+    assert ok(auth_client.patch("/api/me/", {}, format="json"))["email"] == "x@example.com"  # nothing to change
 
 
 def test_me_needs_credentials(api_client):
