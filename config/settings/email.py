@@ -2,6 +2,8 @@
 
 from config.env import env
 
+from .platform import PLATFORM_HOSTS
+
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS...
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 globals().update(EMAIL_CONFIG)
@@ -17,9 +19,12 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Email verification (accounts/verification.py) ------------------------------------------
 # Where the verification email's link leads: `?token=...` is appended. The default is the
-# project's own confirmation page (accounts.views.verify_email_page) as scripts/dev serves it;
-# in production, your site's https://HOST/verify-email/, or a page of your front end that POSTs
-# the token to /api/auth/email/verify/.
-EMAIL_VERIFICATION_URL = env.http_url("EMAIL_VERIFICATION_URL", default="http://127.0.0.1:8000/verify-email/")
+# project's own confirmation page (accounts.views.verify_email_page) at the platform's public
+# host name, or as scripts/dev serves it; behind your own domain, https://DOMAIN/verify-email/,
+# or a page of your front end that POSTs the token to /api/auth/email/verify/.
+EMAIL_VERIFICATION_URL = env.http_url(
+    "EMAIL_VERIFICATION_URL",
+    default=f"https://{PLATFORM_HOSTS[0]}/verify-email/" if PLATFORM_HOSTS else "http://127.0.0.1:8000/verify-email/",
+)
 # Seconds a verification link stays valid; past it, a 400 that says to ask for a new one.
 EMAIL_VERIFICATION_MAX_AGE = env.positive_int("EMAIL_VERIFICATION_MAX_AGE", default=3 * 24 * 60 * 60)

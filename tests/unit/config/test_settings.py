@@ -87,6 +87,10 @@ BAD_VALUES = [
     ("EMAIL_URL", "postman://mail"),
     ("SENTRY_DSN", "not-a-dsn"),
     ("SENTRY_RELEASE", "blog/1.0"),
+    ("EMAIL_VERIFICATION_URL", "blog.example.com/verify-email/"),
+    ("EMAIL_VERIFICATION_URL", "https://blog.example.com/verify-email/?next=x"),
+    ("EMAIL_VERIFICATION_MAX_AGE", "0"),
+    ("THROTTLE_EMAIL_VERIFICATION_RATE", "3"),
 ]
 
 
@@ -123,6 +127,22 @@ def test_the_platform_host_is_allowed_and_trusted_for_csrf(variable, value, host
     assert f"https://{host}" in seen["CSRF_TRUSTED_ORIGINS"]
     # Listed hosts stay: the platform's is added, not substituted.
     assert {"127.0.0.1", "localhost"} <= set(seen["ALLOWED_HOSTS"])
+
+
+@pytest.mark.parametrize(
+    ("variables", "url"),
+    [
+        ({}, "http://127.0.0.1:8000/verify-email/"),  # scripts/dev's address
+        ({"RENDER_EXTERNAL_HOSTNAME": "blog-web.onrender.com"}, "https://blog-web.onrender.com/verify-email/"),
+        (
+            {"FLY_APP_NAME": "blog-api", "EMAIL_VERIFICATION_URL": "https://blog.example.com/confirm"},
+            "https://blog.example.com/confirm",
+        ),
+    ],
+    ids=["default", "platform-host", "set"],
+)
+def test_the_verification_link_leads_to_the_sites_own_page_unless_set(variables, url):
+    assert child.settings_of(child.app_env(**variables), "EMAIL_VERIFICATION_URL")["EMAIL_VERIFICATION_URL"] == url
 
 
 def test_a_custom_domain_keeps_the_platform_host_as_well():
