@@ -68,4 +68,10 @@ def test_signed_in_users_get_the_user_rate_instead(small_rates, auth_client, dja
 
 def test_the_shipped_rates_are_the_documented_defaults():
     rates = child.settings_of(child.app_env(), "REST_FRAMEWORK")["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]
-    assert rates == {"anon": "120/min", "user": "600/min", "auth": "10/min", "admin_login": "10/hour"}
+    assert rates == {
+        "anon": "120/min",
+        "user": "600/min",
+        "auth": "10/min",
+        "admin_login": "10/hour",
+        "email_verification": "3/hour",
+    }
