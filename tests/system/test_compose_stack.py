@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.core import signing
 
 from tests.support.external import free_port
 
@@ -213,6 +214,32 @@ def sign_up(name: str) -> User:
     return User(created["id"], username, email, password, tokens["access"])
 
 
+def verification_token(user: User) -> str | None:
+    """The token of the verification link the worker logged for the user (the console email
+    backend writes each email to the worker's log), found by the account its claims name."""
+    for quoted in re.findall(r"token=([\w%.:-]+)", logs("worker")):
+        token = urllib.parse.unquote(quoted)
+        claims = json.loads(signing.b64_decode(token.split(":")[0].encode()))
+        if claims.get("user") == user.id:
+            return token
+    return None
+
+
+def verify_email(user: User) -> None:
+    """Follow the link of the user's verification email: only a verified address is emailed."""
+    token = wait_until(lambda: verification_token(user), "the verification email in the worker's log")
+    assert call("POST", "/api/auth/email/verify/", 200, body={"token": token}).json()["email_verified"] is True
+
+
+def follow_a_new_author(reader: User, author: User) -> None:
+    """Only an author with a published post can be followed: the author publishes one, the reader
+    follows, and the post is deleted again, so the author's posts are the test's own."""
+    post_id = write_post(author, "Hello")
+    publish(author, post_id)
+    call("POST", "/api/subscriptions/", 201, token=reader.access, body={"author": author.id})
+    assert request("DELETE", f"/api/posts/{post_id}/", token=author.access).status == 204
+
+
 def write_post(author: User, title: str, base: str = "") -> int:
     body = {"title": title, "body": f"The text of {title}."}
     return call("POST", "/api/posts/", 201, token=author.access, body=body, base=base).json()["id"]
@@ -358,7 +385,8 @@ class Day:
 def day():
     assert BASE_URL and PROJECT, "compose-smoke sets BASE_URL and COMPOSE_PROJECT_NAME"
     author, reader = sign_up("author"), sign_up("reader")
-    call("POST", "/api/subscriptions/", 201, token=reader.access, body={"author": author.id})  # the reader follows
+    verify_email(reader)
+    follow_a_new_author(reader, author)  # the reader follows
     return Day(author=author, reader=reader)
 
 

@@ -15,6 +15,7 @@ The faults touch only this module's own processes: its Redis on a port of its ow
 proxy in front of the machine's Postgres that it cuts (tests/support/faults.py).
 """
 
+import re
 import signal
 import time
 import urllib.parse
@@ -145,9 +146,36 @@ def sign_up(base: str, name: str) -> User:
     return User(created.json()["id"], username, email, tokens["access"], tokens["refresh"])
 
 
+def verify_email(live: Live, user: User) -> None:
+    """Follow the link of the verification email the worker sent to the user, as its reader does
+    (the link's page POSTs the token to the API). Straight at gunicorn: the scenario's requests
+    to /api/auth/ through nginx stay within nginx's limit."""
+
+    def verification_mail():
+        for received in live.smtp.received:
+            if received.rcpt_to == (user.email,) and received.message["Subject"] == "Confirm your email address":
+                return received.message
+        return None
+
+    message = harness.wait_until(verification_mail, "the worker to send the verification email", logs=(live.worker,))
+    [token] = re.findall(r"[?&]token=([^\s&]+)", message.get_content())
+    body = {"token": urllib.parse.unquote(token)}
+    verified = call(live.stack.web.url, "POST", "/api/auth/email/verify/", json_body=body, expect=200)
+    assert verified.json() == {"email": user.email, "email_verified": True}
+
+
+def become_public(live: Live, author: User) -> None:
+    """Only an author with a published post can be followed."""
+    post_id = write_post(live, author, f"Hello from {author.username}")
+    call(live.url, "POST", f"/api/posts/{post_id}/publish/", user=author, expect=200)
+
+
 def an_author_and_a_reader(live: Live) -> tuple[User, User]:
-    """Signed up straight at gunicorn: nginx's limit on /api/auth/ is for the scenario test."""
+    """Signed up straight at gunicorn: nginx's limit on /api/auth/ is for the scenario test. The
+    reader's address is verified (only a verified address is emailed), the author has published."""
     author, reader = sign_up(live.stack.web.url, "author"), sign_up(live.stack.web.url, "reader")
+    verify_email(live, reader)
+    become_public(live, author)
     call(live.url, "POST", "/api/subscriptions/", user=reader, json_body={"author": author.id}, expect=201)
     return author, reader
 
@@ -158,7 +186,11 @@ def write_post(live: Live, author: User, title: str) -> int:
 
 
 def emails_to(live: Live, address: str) -> int:
-    return sum(received.rcpt_to == (address,) for received in live.smtp.received)
+    """Notification emails to the address (its verification email is not one)."""
+    return sum(
+        received.rcpt_to == (address,) and received.message["Subject"].startswith("New post by")
+        for received in live.smtp.received
+    )
 
 
 def assert_notified_exactly_once(live: Live, post_id: int, reader: User) -> None:
@@ -177,6 +209,8 @@ def assert_notified_exactly_once(live: Live, post_id: int, reader: User) -> None
 def test_a_reader_and_an_author_use_the_api_through_the_whole_stack(live):
     author = sign_up(live.url, "author")
     reader = sign_up(live.url, "reader")
+    verify_email(live, reader)
+    become_public(live, author)
     call(live.url, "POST", "/api/subscriptions/", user=reader, json_body={"author": author.id}, expect=201)
 
     post_id = write_post(live, author, "Live from the stack")
@@ -186,7 +220,11 @@ def test_a_reader_and_an_author_use_the_api_through_the_whole_stack(live):
 
     # The worker took the task from Redis, wrote the notification and sent the email.
     harness.wait_until(lambda: emails_to(live, reader.email), "the worker to email the reader", logs=(live.worker,))
-    [email] = [received.message for received in live.smtp.received if received.rcpt_to == (reader.email,)]
+    [email] = [
+        received.message
+        for received in live.smtp.received
+        if received.rcpt_to == (reader.email,) and received.message["Subject"].startswith("New post by")
+    ]
     assert "Live from the stack" in email["Subject"]
     assert_notified_exactly_once(live, post_id, reader)
     assert live.worker.received(NOTIFY)
