@@ -4,8 +4,8 @@ housekeeping of the JWT tables, run by beat. No logic of their own."""
 from celery import shared_task
 from django.core.management import call_command
 
-from blog.tasks import TRANSIENT_ERRORS
 from config import limits
+from config.celery import TRANSIENT_ERRORS
 
 from . import verification
 

@@ -1,17 +1,12 @@
 """Celery tasks: entry points with their retry policy around them, no logic of their own
 (the notifications outbox is blog/outbox.py)."""
 
-import smtplib
-
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from config import limits
+from config.celery import TRANSIENT_ERRORS
 
 from . import outbox
-
-# Failures worth retrying: the mail server or the database being briefly unreachable.
-TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OperationalError, InterfaceError)
 
 
 @shared_task(

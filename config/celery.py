@@ -1,13 +1,19 @@
 """The Celery application, configured from Django settings (the CELERY_* names)."""
 
 import os
+import smtplib
 from pathlib import Path
 
 from celery import Celery, bootsteps
 from celery.signals import setup_logging
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# Failures a task that sends mail retries: the mail server or the database being briefly
+# unreachable (blog/tasks.py and accounts/tasks.py).
+TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OperationalError, InterfaceError)
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
