@@ -40,5 +40,9 @@ def sweep_pending_notifications(grace_seconds: int | None = None) -> int:
 
 @shared_task
 def flush_expired_tokens() -> None:
-    """Drop expired refresh tokens from the JWT blacklist tables."""
+    """Drop expired refresh tokens from the JWT blacklist tables, and the token families (sign-ins)
+    whose newest refresh token has expired."""
+    from accounts.services import token_families_flush
+
     call_command("flushexpiredtokens")
+    token_families_flush()
