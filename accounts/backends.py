@@ -17,7 +17,9 @@ class UsernameBackend(ModelBackend):
             username = kwargs.get(User.USERNAME_FIELD)
         if username is None or password is None or not isinstance(username, str):
             return None
-        user = users_named(username).first()
+        # An account named before names were normalized (a stored fullwidth name) still signs in
+        # with its name exactly as stored.
+        user = users_named(username).first() or User._default_manager.filter(username=username).first()
         if user is None:
             # Hash anyway, so an unknown username takes as long as a wrong password (ModelBackend's own).
             User().set_password(password)

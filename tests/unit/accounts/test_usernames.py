@@ -52,6 +52,13 @@ def test_sign_in_accepts_any_case_of_the_normalized_username(typed):
     )
 
 
+def test_an_account_named_before_normalization_signs_in_with_its_name_as_stored():
+    legacy = User.objects.create_user(username="x" + FULLWIDTH, password=TEST_PASSWORD)  # create_user normalizes
+    User.objects.filter(pk=legacy.pk).update(username="x" + FULLWIDTH)  # as an older release stored it
+    tokens = obtain_tokens("x" + FULLWIDTH)
+    assert ok(APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {tokens['access']}"))["id"] == legacy.pk
+
+
 def test_the_database_refuses_a_case_duplicate_itself():
     """The serializer's check is not the guard: the unique index on lower(username) is."""
     User.objects.create(username="Dup")
