@@ -154,6 +154,11 @@ def refresh_token_family_revoked(token) -> bool:
     return bool(family_id) and not TokenFamily.objects.filter(pk=family_id, revoked_at__isnull=True).exists()
 
 
+def token_families_revoke(families) -> int:
+    """End the given sign-ins (a queryset of TokenFamily), as signing out would; returns how many."""
+    return families.update(revoked_at=timezone.now(), revoked_reason=TokenFamily.Reason.SIGNED_OUT)
+
+
 def token_families_flush() -> int:
     """Delete the families whose newest refresh token has expired; returns how many."""
     return TokenFamily.objects.filter(expires_at__lt=timezone.now()).delete()[0]

@@ -130,3 +130,19 @@ def test_expired_families_are_flushed(user):
     TokenFamily.objects.create(user=UserFactory(), expires_at=timezone.now() - timezone.timedelta(seconds=1))
     assert services.token_families_flush() == 1
     assert list(TokenFamily.objects.all()) == [live]
+
+
+def test_staff_can_end_a_sign_in_from_the_admin(user, client, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    lost, kept = obtain_tokens(user.username), obtain_tokens(user.username)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    family = SimpleJWTRefreshToken(lost["refresh"])["family"]
+    assert family in client.get("/admin/accounts/tokenfamily/").content.decode()
+
+    response = client.post("/admin/accounts/tokenfamily/", {"action": "revoke", "_selected_action": [family]})
+    assert response.status_code == 302
+    error_message(refresh(lost["refresh"]), 401)
+    ok(refresh(kept["refresh"]))
