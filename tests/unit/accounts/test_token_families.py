@@ -8,7 +8,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleJWTRefreshToken
 
-from accounts import services
 from accounts.models import TokenFamily
 from tests.support.contract import bearer, error_message, obtain_tokens, ok, unauthorized
 from tests.support.factories import UserFactory
@@ -123,13 +122,6 @@ def test_a_deleted_users_refresh_token_is_401_and_its_families_go_with_it(user):
     user.delete()
     unauthorized(refresh(tokens["refresh"]))
     assert not TokenFamily.objects.exists()
-
-
-def test_expired_families_are_flushed(user):
-    live = TokenFamily.objects.create(user=user, expires_at=timezone.now() + timezone.timedelta(days=1))
-    TokenFamily.objects.create(user=UserFactory(), expires_at=timezone.now() - timezone.timedelta(seconds=1))
-    assert services.token_families_flush() == 1
-    assert list(TokenFamily.objects.all()) == [live]
 
 
 def test_staff_can_end_a_sign_in_from_the_admin(user, client, settings):
