@@ -2,6 +2,8 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    """Sign-up, JWT tokens and your own account: Django's auth.User, and whether its email is verified."""
+    """Sign-up, JWT tokens and your own account. Users are Django's auth.User (with a unique index on
+    lower(username)); the app's models are TokenFamily, the sign-in refresh tokens descend from, and
+    EmailVerification, whether a user's address is verified."""
 
     name = "accounts"

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from config import limits
 from config.celery import TRANSIENT_ERRORS
 
-from . import verification
+from . import services, verification
 
 
 @shared_task(
@@ -34,5 +34,7 @@ def sweep_pending_verification_emails(grace_seconds: int | None = None) -> int:
 
 @shared_task
 def flush_expired_tokens() -> None:
-    """Drop expired refresh tokens from the JWT blacklist tables."""
+    """Drop expired refresh tokens from the JWT blacklist tables, and the token families (sign-ins)
+    whose newest refresh token has expired."""
     call_command("flushexpiredtokens")
+    services.token_families_flush()
