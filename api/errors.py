@@ -42,5 +42,11 @@ def bad_request(request, exception=None):
     return JsonResponse({"detail": "Bad request."}, status=400)
 
 
+def request_timeout(request):
+    """408: the client stopped sending its request body before it was complete (config/middleware.py)."""
+    # gunicorn closes the connection after it: what is left of the body cannot be drained in time.
+    return JsonResponse({"detail": "The request body did not arrive in time."}, status=408)
+
+
 def permission_denied(request, exception=None):
     return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
