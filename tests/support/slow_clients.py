@@ -55,3 +55,44 @@ class SlowClient:
     def close(self) -> None:
         self._stop.set()
         self.sock.close()
+
+
+def measure(kind: str, counts: list[int], threads: str, wait: float) -> None:
+    """For each count, that many slow clients against a fresh scripts/web (the shipped settings
+    but WEB_THREADS), then one ordinary GET /health/: how long it took, and what the slow ones got.
+    Run: DATABASE_URL=... python -m tests.support.slow_clients header 0,1,2,4,8 [threads] [wait]"""
+    import os
+    import time
+
+    from tests.support import harness
+
+    env = harness.app_env(os.environ["DATABASE_URL"], WEB_THREADS=threads)
+    with harness.scratch_dir() as workdir, harness.Gunicorn.start(env, workdir) as web:
+        for count in counts:
+            slow = [SlowClient.open("127.0.0.1", web.port, KINDS[kind]) for _ in range(count)]
+            time.sleep(1.0)
+            started = time.monotonic()
+            try:
+                status = harness.request("GET", web.url + "/health/", timeout=wait).status
+                result = f"{status} in {time.monotonic() - started:.2f} s"
+            except OSError:
+                result = f"no answer within {wait} s"
+            got = {(client.answer(0.5) or b"still open").split(b"\r\n")[0].decode() or "closed" for client in slow}
+            print(f"{kind}: {count} slow clients, threads={threads}: {result}; slow clients got {sorted(got)}")
+            for client in slow:
+                client.close()
+            time.sleep(1.5)
+
+
+KINDS = {"header": SLOW_HEADERS, "body": SLOW_BODY}
+
+if __name__ == "__main__":
+    import sys
+
+    arguments = sys.argv[1:]
+    measure(
+        arguments[0],
+        [int(count) for count in arguments[1].split(",")],
+        arguments[2] if len(arguments) > 2 else "1",
+        float(arguments[3]) if len(arguments) > 3 else 45.0,
+    )
