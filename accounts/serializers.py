@@ -4,14 +4,18 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer as SimpleJWTTokenObtainPairSerializer
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as SimpleJWTTokenRefreshSerializer
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from api import serializers as api_serializers
+from api.serializers import StrictTypesMixin
+
 User = get_user_model()
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(api_serializers.Serializer):
     username = serializers.RegexField(
         r"^[\w.@+-]+\Z",
         max_length=150,
@@ -27,7 +31,7 @@ class RegisterSerializer(serializers.Serializer):
         return value
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(api_serializers.ModelSerializer):
     """The requesting user's own account: the only place an email is shown."""
 
     # Optional at registration: an empty string for an account without one, which the schema
@@ -51,13 +55,13 @@ def token_owner(token):
 # simplejwt's own checks neither the password (a token would outlive its change) nor that the
 # owner exists (a deleted user's token would be a 500). No docstring: it would become the
 # schema's description of the pair.
-class TokenRefreshSerializer(SimpleJWTTokenRefreshSerializer):
+class TokenRefreshSerializer(StrictTypesMixin, SimpleJWTTokenRefreshSerializer):
     def validate(self, attrs):
         token_owner(self.token_class(attrs["refresh"]))
         return super().validate(attrs)
 
 
-class TokenCheckSerializer(TokenVerifySerializer):
+class TokenCheckSerializer(StrictTypesMixin, TokenVerifySerializer):
     """simplejwt's verify answers a revoked (blacklisted) token with a 400 validation error; it is
     an invalid token like an expired or forged one, so it gets their 401. So does the token of a
     deleted or inactive user, or one issued before a password change."""
@@ -73,5 +77,10 @@ class TokenCheckSerializer(TokenVerifySerializer):
         return data
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(api_serializers.Serializer):
     refresh = serializers.CharField(help_text="The refresh token to revoke.")
+
+
+# simplejwt's sign-in, refusing a username or password that is not a string. No docstring (as above).
+class TokenObtainPairSerializer(StrictTypesMixin, SimpleJWTTokenObtainPairSerializer):
+    pass

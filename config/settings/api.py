@@ -78,6 +78,8 @@ SIMPLE_JWT = {
     "REVOKE_TOKEN_CLAIM": "hash_password",
     # Refresh checks the token's owner (exists, active, same password) before rotating.
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
+    # simplejwt's, refusing values that are not strings (api/serializers.py).
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainPairSerializer",
 }
 
 SPECTACULAR_SETTINGS = {
