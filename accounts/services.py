@@ -5,7 +5,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 
@@ -26,11 +26,12 @@ def user_register(*, username: str, password: str, email: str = ""):
 
 
 def refresh_token_revoke(*, refresh: str, user) -> None:
-    """Blacklist `user`'s refresh token; another user's, or an invalid one, is a 400 under `refresh`."""
+    """Blacklist `user`'s refresh token. An invalid, expired or already revoked one is a 401
+    `token_not_valid`, as the refresh endpoint answers it; another user's is a 400 under `refresh`."""
     try:
         token = RefreshToken(refresh)
-        if str(token.get("user_id")) != str(user.pk):
-            raise ValidationError({"refresh": ["This token belongs to another user."]})
-        token.blacklist()
     except TokenError as exc:
-        raise ValidationError({"refresh": [str(exc)]}) from exc
+        raise InvalidToken(exc.args[0]) from exc
+    if str(token.get("user_id")) != str(user.pk):
+        raise ValidationError({"refresh": ["This token belongs to another user."]})
+    token.blacklist()

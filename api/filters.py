@@ -89,11 +89,28 @@ class SearchFilter(drf_filters.SearchFilter):
 
 
 class OrderingFilter(drf_filters.OrderingFilter):
-    """DRF's ordering, with the view's default ordering appended as the tie-breaker: equal keys
-    (two posts with one title) would come back in whatever order the database likes, and
-    consecutive pages could repeat one post and skip another."""
+    """DRF's ordering, made strict and stable.
+
+    - Several fields as generated clients send an array (`?ordering=-published_at&ordering=title`)
+      or comma-separated (`?ordering=-published_at,title`), or both: DRF reads only the last value.
+    - An unknown or empty field is a 400 under `ordering` (DRF ignores it), as the schema's enum says.
+    - The view's default ordering is appended as the tie-breaker: equal keys (two posts with one
+      title) would come back in whatever order the database likes, and consecutive pages could
+      repeat one post and skip another."""
 
     def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view) or [])
+        requested = [
+            field.strip() for value in request.query_params.getlist(self.ordering_param) for field in value.split(",")
+        ]
+        if requested:
+            valid = self.remove_invalid_fields(queryset, requested, view, request)
+            if len(valid) != len(requested):
+                allowed = sorted(name for name, _ in self.get_valid_fields(queryset, view, {"request": request}))
+                raise ValidationError(
+                    {self.ordering_param: [f"Order by {', '.join(allowed)}, each optionally prefixed with `-`."]}
+                )
+            ordering = valid
+        else:
+            ordering = list(self.get_default_ordering(view) or [])
         chosen = {field.lstrip("-") for field in ordering}
         return ordering + [field for field in self.get_default_ordering(view) or [] if field.lstrip("-") not in chosen]
