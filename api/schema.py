@@ -160,7 +160,8 @@ class AutoSchema(SpectacularAutoSchema):
     def _error_responses(self):
         errors = {}
         has_body = self.method in WRITE_METHODS and self.get_request_serializer() is not None
-        if has_body or (self._is_list_view() and self.get_filter_backends()):
+        # A list's filters, and its page and page_size, answer invalid values with a 400.
+        if has_body or (self._is_list_view() and (self.get_filter_backends() or self._get_paginator())):
             errors["400"] = BAD_REQUEST
         if self.view.get_authenticators():
             # Even public reads answer 401 to an invalid or expired token.
@@ -208,7 +209,7 @@ class DjangoFilterExtension(django_filters_contrib.DjangoFilterExtension):
 
     def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
         parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
-        if filter_field.field_class is forms.IntegerField:
+        if issubclass(filter_field.field_class, forms.IntegerField):
             for parameter in parameters:
                 parameter["schema"]["type"] = "integer"
                 for bound, keyword in (("minimum", "min_value"), ("maximum", "max_value")):
