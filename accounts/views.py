@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -38,6 +38,7 @@ from .serializers import (
 
 
 @extend_schema(summary="Create an account", tags=["auth"], responses={201: UserSerializer})
+@extend_schema_view(post=extend_schema(operation_id="auth_register"))
 class RegisterView(GenericAPIView):
     """Create an account; then obtain tokens at /api/auth/token/."""
 
@@ -63,6 +64,7 @@ class RegisterView(GenericAPIView):
         401: unauthorized("Wrong username or password, or an inactive account."),
     },
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_sign_in"))
 class TokenObtainView(TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token."""
 
@@ -80,6 +82,7 @@ class TokenObtainView(TokenObtainPairView):
         ),
     },
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_refresh"))
 class TokenRefreshRotateView(TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked).
 
@@ -100,6 +103,7 @@ class TokenRefreshRotateView(TokenRefreshView):
         401: unauthorized("The token is invalid, expired or revoked."),
     },
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_verify"))
 class TokenCheckView(TokenVerifyView):
     """Check that a token is valid and not revoked."""
 
@@ -107,7 +111,18 @@ class TokenCheckView(TokenVerifyView):
     throttle_scope = "auth"
 
 
-@extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
+@extend_schema(
+    summary="Sign out: revoke a refresh token",
+    request=LogoutSerializer,
+    responses={
+        204: None,
+        401: unauthorized(
+            "No credentials or an invalid access token; or the refresh token to revoke is invalid, expired "
+            "or already revoked (`token_not_valid`, as the refresh endpoint answers it)."
+        ),
+    },
+)
+@extend_schema_view(post=extend_schema(operation_id="auth_sign_out"))
 class LogoutView(APIView):
     """Revoke a refresh token, and every refresh token of its sign-in, so none can be used again.
     A token that is invalid, expired or already revoked is a 401, as refreshing it would be."""
@@ -132,11 +147,16 @@ class MeView(GenericAPIView):
     serializer_class = UserSerializer
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(summary="Get your account")
+    @extend_schema(summary="Get your account", operation_id="auth_me")
     def get(self, request):
         return Response(UserSerializer(request.user).data)
 
-    @extend_schema(summary="Change your email address", request=MeUpdateSerializer, responses=UserSerializer)
+    @extend_schema(
+        summary="Change your email address",
+        operation_id="auth_me_partial_update",
+        request=MeUpdateSerializer,
+        responses=UserSerializer,
+    )
     def patch(self, request):
         """Change your email address: a verification email goes to the new one, which receives no
         notification email until its link is followed."""
@@ -148,6 +168,7 @@ class MeView(GenericAPIView):
 
 @extend_schema(
     summary="Verify your email address",
+    operation_id="auth_email_verify",
     tags=["auth"],
     request=EmailVerifySerializer,
     responses={200: EmailVerifiedSerializer},
@@ -171,6 +192,7 @@ class EmailVerifyView(GenericAPIView):
 
 @extend_schema(
     summary="Send the verification email again",
+    operation_id="auth_email_resend",
     tags=["auth"],
     request=None,
     responses={204: None, 400: BAD_REQUEST},
