@@ -168,11 +168,11 @@ class MeView(GenericAPIView):
 
 @extend_schema(
     summary="Verify your email address",
-    operation_id="auth_email_verify",
     tags=["auth"],
     request=EmailVerifySerializer,
     responses={200: EmailVerifiedSerializer},
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_email_verify"))
 class EmailVerifyView(GenericAPIView):
     """Verify an email address with the token of the link mailed to it. Needs no sign-in (the
     token is the proof) and is idempotent. A tampered, expired or superseded token (the account's
@@ -192,11 +192,11 @@ class EmailVerifyView(GenericAPIView):
 
 @extend_schema(
     summary="Send the verification email again",
-    operation_id="auth_email_resend",
     tags=["auth"],
     request=None,
     responses={204: None, 400: BAD_REQUEST},
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_email_resend"))
 class EmailVerificationResendView(APIView):
     """Mail a new verification link to your address (the old links keep working until they
     expire). An address already verified, or none, is a 400 under `email`. Rate-limited per user
