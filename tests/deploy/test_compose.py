@@ -354,6 +354,14 @@ def test_an_env_copied_without_a_secret_key_stops_the_app_naming_it(services, ap
     assert "ImproperlyConfigured: SECRET_KEY is missing" in result.stderr
 
 
+def test_an_env_copied_without_a_jwt_signing_key_stops_the_app_naming_it(services, app):
+    web = services[app["web"][0]]
+    copied = {**filled_env(), "JWT_SIGNING_KEY": env_example()["JWT_SIGNING_KEY"][0]}
+    result = _load_settings({**copied, **_app_environment(web)})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: JWT_SIGNING_KEY is missing" in result.stderr
+
+
 # --- The worker's healthcheck, run for real ---------------------------------------------------
 @pytest.fixture
 def empty_redis():
