@@ -4,9 +4,8 @@ import math
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from rest_framework import exceptions, permissions, status
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +16,8 @@ from rest_framework_simplejwt.serializers import (
 )
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
-from api.schema import ErrorSerializer
+from api.errors import error_response
+from api.schema import unauthorized
 from api.throttling import AdminLoginRateThrottle
 
 from . import services
@@ -44,7 +44,7 @@ class RegisterView(GenericAPIView):
     summary="Sign in: obtain an access and a refresh token",
     responses={
         200: TokenObtainPairSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="Wrong username or password, or an inactive account."),
+        401: unauthorized("Wrong username or password, or an inactive account."),
     },
 )
 class TokenObtainView(TokenObtainPairView):
@@ -59,7 +59,7 @@ class TokenObtainView(TokenObtainPairView):
     request=TokenRefreshSerializer,
     responses={
         200: TokenRefreshSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="The refresh token is invalid, expired or revoked."),
+        401: unauthorized("The refresh token is invalid, expired or revoked."),
     },
 )
 class TokenRefreshRotateView(TokenRefreshView):
@@ -75,7 +75,7 @@ class TokenRefreshRotateView(TokenRefreshView):
         200: OpenApiResponse(
             {"type": "object", "maxProperties": 0}, description="The token is valid; the body is `{}`."
         ),
-        401: OpenApiResponse(ErrorSerializer, description="The token is invalid, expired or revoked."),
+        401: unauthorized("The token is invalid, expired or revoked."),
     },
 )
 class TokenCheckView(TokenVerifyView):
@@ -117,7 +117,6 @@ def admin_login(request, extra_context=None):
         throttle = AdminLoginRateThrottle()
         if not throttle.allow_request(request, None):
             wait = math.ceil(throttle.wait() or 1)
-            response = JsonResponse({"detail": f"Too many sign-in attempts. Try again in {wait} seconds."}, status=429)
-            response["Retry-After"] = str(wait)
-            return response
+            refused = exceptions.Throttled(detail=f"Too many sign-in attempts. Try again in {wait} seconds.")
+            return error_response(refused, Retry_After=str(wait))
     return admin.site.login(request, extra_context=extra_context)

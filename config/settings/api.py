@@ -52,6 +52,12 @@ REST_FRAMEWORK = {
     # whole header, which the client writes: a made-up value per request would escape every throttle.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=1),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # One error body for every 4xx and 5xx (api/errors.py, docs/api.md).
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+}
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "api.errors.ExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "api.errors.ExceptionFormatter",
 }
 
 SIMPLE_JWT = {
@@ -91,5 +97,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "subscriptions", "description": "Authors you follow."},
         {"name": "notifications", "description": "New posts by authors you follow."},
     ],
+    # Enum names a person would write, as generated clients name their types after them.
+    "ENUM_NAME_OVERRIDES": {
+        "BadRequestTypeEnum": ["validation_error", "client_error"],
+        "ClientErrorTypeEnum": ["client_error"],
+        "ServerErrorTypeEnum": ["server_error"],
+    },
     # /health/ and /ready/ are plain Django views for probes, not part of the API contract.
 }
