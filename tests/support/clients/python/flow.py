@@ -17,8 +17,9 @@ block changes. Reading an error body goes through `field_errors` and `error_text
 
 import sys
 import uuid
+from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 # --- The generated names: the one place that follows the schema's operation ids and models -------
 from blog_api_client import AuthenticatedClient, Client
@@ -52,8 +53,11 @@ from blog_api_client.models import (
     TokenRefreshRequest,
     User,
 )
-from blog_api_client.models import Error as ErrorBody
-from blog_api_client.models import FieldErrors as ValidationErrorBody
+from blog_api_client.models import ErrorResponse400 as ValidationErrorBody
+from blog_api_client.models import ErrorResponse401 as UnauthorizedBody
+from blog_api_client.models import ErrorResponse403 as ForbiddenBody
+from blog_api_client.models import ErrorResponse404 as NotFoundBody
+from blog_api_client.models import ErrorResponse429 as ThrottledBody
 from blog_api_client.models import PostsListOrderingItem as PostOrdering
 from blog_api_client.types import Response
 
@@ -61,13 +65,28 @@ PUBLISHED_AT_DESC = PostOrdering("-published_at")
 
 
 # --- Reading error bodies: the one place that knows the error shape ------------------------------
+class _Message(Protocol):
+    @property
+    def detail(self) -> str: ...
+
+
+class _ErrorBody(Protocol):
+    """Every ErrorResponse<status> model: {type, errors: [{code, detail, attr}]}."""
+
+    @property
+    def errors(self) -> Sequence[_Message]: ...
+
+
 def field_errors(error: ValidationErrorBody) -> dict[str, list[str]]:
-    """Messages by the field they name."""
-    return dict(error.additional_properties)
+    """Messages by the field (or query parameter) they name."""
+    found: dict[str, list[str]] = {}
+    for item in error.errors:
+        found.setdefault(item.attr or "non_field_errors", []).append(item.detail)
+    return found
 
 
-def error_text(error: ErrorBody) -> str:
-    return error.detail
+def error_text(error: _ErrorBody) -> str:
+    return " ".join(item.detail for item in error.errors)
 
 
 # --- The flow ------------------------------------------------------------------------------------
@@ -183,18 +202,20 @@ def run(base_url: str) -> None:
     assert "title" in field_errors(invalid), invalid
     step("400 names the invalid field")
     unauthenticated = expect(
-        me.sync_detailed(client=anonymous_for_authenticated_operations(base_url)), ErrorBody, HTTPStatus.UNAUTHORIZED
+        me.sync_detailed(client=anonymous_for_authenticated_operations(base_url)),
+        UnauthorizedBody,
+        HTTPStatus.UNAUTHORIZED,
     )
     assert error_text(unauthenticated), unauthenticated
     step("401 without a token")
     forbidden = expect(
         posts_partial_update.sync_detailed(draft.id, client=as_reader, body=PatchedPostRequest(title="Mine now")),
-        ErrorBody,
+        ForbiddenBody,
         HTTPStatus.FORBIDDEN,
     )
     assert error_text(forbidden), forbidden
     step("403 on someone else's post")
-    missing = expect(posts_retrieve.sync_detailed(999_999_999, client=as_reader), ErrorBody, HTTPStatus.NOT_FOUND)
+    missing = expect(posts_retrieve.sync_detailed(999_999_999, client=as_reader), NotFoundBody, HTTPStatus.NOT_FOUND)
     assert error_text(missing), missing
     step("404 for a post that does not exist")
 
@@ -206,7 +227,7 @@ def run(base_url: str) -> None:
     assert rotated.refresh != reader_tokens.refresh
     reused = expect(
         auth_refresh.sync_detailed(client=anonymous, body=TokenRefreshRequest(refresh=reader_tokens.refresh)),
-        ErrorBody,
+        UnauthorizedBody,
         HTTPStatus.UNAUTHORIZED,
     )
     assert error_text(reused), reused
@@ -216,7 +237,7 @@ def run(base_url: str) -> None:
     assert logout.status_code == HTTPStatus.NO_CONTENT, logout
     revoked = expect(
         auth_refresh.sync_detailed(client=anonymous, body=TokenRefreshRequest(refresh=rotated.refresh)),
-        ErrorBody,
+        UnauthorizedBody,
         HTTPStatus.UNAUTHORIZED,
     )
     assert error_text(revoked), revoked
@@ -227,10 +248,10 @@ def run(base_url: str) -> None:
     for _ in range(1000):
         attempt = auth_sign_in.sync_detailed(client=anonymous, body=wrong)
         if attempt.status_code == HTTPStatus.TOO_MANY_REQUESTS:
-            throttled = expect(attempt, ErrorBody, HTTPStatus.TOO_MANY_REQUESTS)
+            throttled = expect(attempt, ThrottledBody, HTTPStatus.TOO_MANY_REQUESTS)
             assert error_text(throttled) and attempt.headers.get("Retry-After"), attempt
             break
-        expect(attempt, ErrorBody, HTTPStatus.UNAUTHORIZED)
+        expect(attempt, UnauthorizedBody, HTTPStatus.UNAUTHORIZED)
     else:
         raise AssertionError("1000 failed sign-ins and no 429")
     step("429 with Retry-After once sign-ins are throttled")

@@ -20,8 +20,11 @@ import type { components, paths } from "./blog-api.js";
 
 // --- The generated names: the one place that follows the schema's component names --------------
 type Schemas = components["schemas"];
-type ErrorBody = Schemas["Error"];
-type ValidationErrorBody = Schemas["FieldErrors"];
+type ValidationErrorBody = Schemas["ErrorResponse400"];
+type UnauthorizedBody = Schemas["ErrorResponse401"];
+type ForbiddenBody = Schemas["ErrorResponse403"];
+type NotFoundBody = Schemas["ErrorResponse404"];
+type ThrottledBody = Schemas["ErrorResponse429"];
 type User = Schemas["User"];
 type TokenPair = Schemas["TokenObtainPair"];
 const PUBLISHED_AT_DESC = "-published_at" satisfies NonNullable<
@@ -29,24 +32,36 @@ const PUBLISHED_AT_DESC = "-published_at" satisfies NonNullable<
 >[number];
 
 // --- Reading error bodies: the one place that knows the error shape -----------------------------
-function isErrorBody(body: unknown): body is ErrorBody {
-  return typeof body === "object" && body !== null && typeof (body as { detail?: unknown }).detail === "string";
-}
+// Every ErrorResponse<status>: {type, errors: [{code, detail, attr}]}.
+type ErrorBody = ValidationErrorBody | UnauthorizedBody | ForbiddenBody | NotFoundBody | ThrottledBody;
 
-function isValidationErrorBody(body: unknown): body is ValidationErrorBody {
+function hasErrors(body: unknown, types: readonly string[]): boolean {
+  if (typeof body !== "object" || body === null) return false;
+  const { type, errors } = body as { type?: unknown; errors?: unknown };
   return (
-    typeof body === "object" &&
-    body !== null &&
-    Object.values(body).every((messages) => Array.isArray(messages) && messages.every((m) => typeof m === "string"))
+    typeof type === "string" &&
+    types.includes(type) &&
+    Array.isArray(errors) &&
+    errors.length > 0 &&
+    errors.every((item: unknown) => typeof (item as { detail?: unknown } | null)?.detail === "string")
   );
 }
 
+const isValidationErrorBody = (body: unknown): body is ValidationErrorBody =>
+  hasErrors(body, ["validation_error", "client_error"]);
+const isUnauthorizedBody = (body: unknown): body is UnauthorizedBody => hasErrors(body, ["client_error"]);
+const isForbiddenBody = (body: unknown): body is ForbiddenBody => hasErrors(body, ["client_error"]);
+const isNotFoundBody = (body: unknown): body is NotFoundBody => hasErrors(body, ["client_error"]);
+const isThrottledBody = (body: unknown): body is ThrottledBody => hasErrors(body, ["client_error"]);
+
 function fieldErrors(error: ValidationErrorBody): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(error).filter((entry): entry is [string, string[]] => entry[1] !== undefined));
+  const found: Record<string, string[]> = {};
+  for (const item of error.errors) (found[item.attr ?? "non_field_errors"] ??= []).push(item.detail);
+  return found;
 }
 
 function errorText(error: ErrorBody): string {
-  return error.detail;
+  return error.errors.map((item) => item.detail).join(" ");
 }
 
 // --- The flow -----------------------------------------------------------------------------------
@@ -154,30 +169,30 @@ async function main(baseUrl: string): Promise<void> {
   );
   assert("title" in fieldErrors(invalid.body), "the 400 names the title");
   step("400 names the invalid field");
-  const unauthenticated = await expectError(anonymous.GET("/api/me/"), 401, isErrorBody);
+  const unauthenticated = await expectError(anonymous.GET("/api/me/"), 401, isUnauthorizedBody);
   assert(errorText(unauthenticated.body).length > 0, "a 401 message");
   assert((unauthenticated.response.headers.get("WWW-Authenticate") ?? "").startsWith("Bearer"), "Bearer challenge");
   step("401 without a token");
   const forbidden = await expectError(
     asReader.PATCH("/api/posts/{id}/", { params: { path: { id: draft.id } }, body: { title: "Mine now" } }),
     403,
-    isErrorBody,
+    isForbiddenBody,
   );
   assert(errorText(forbidden.body).length > 0, "a 403 message");
   step("403 on someone else's post");
-  const missing = await expectError(asReader.GET("/api/posts/{id}/", { params: { path: { id: 999_999_999 } } }), 404, isErrorBody);
+  const missing = await expectError(asReader.GET("/api/posts/{id}/", { params: { path: { id: 999_999_999 } } }), 404, isNotFoundBody);
   assert(errorText(missing.body).length > 0, "a 404 message");
   step("404 for a post that does not exist");
 
   // --- Tokens: refresh rotates, the old refresh token is refused, logout revokes ---
   const rotated = await expectData(anonymous.POST("/api/auth/token/refresh/", { body: { refresh: readerTokens.refresh } }));
   assert(rotated.refresh !== readerTokens.refresh, "a new refresh token");
-  await expectError(anonymous.POST("/api/auth/token/refresh/", { body: { refresh: readerTokens.refresh } }), 401, isErrorBody);
+  await expectError(anonymous.POST("/api/auth/token/refresh/", { body: { refresh: readerTokens.refresh } }), 401, isUnauthorizedBody);
   step("refresh (the old refresh token is then 401)");
   asReader = signedIn(rotated.access);
   const logout = await asReader.POST("/api/auth/logout/", { body: { refresh: rotated.refresh } });
   assert(logout.response.status === 204, `logout answered ${logout.response.status}`);
-  await expectError(anonymous.POST("/api/auth/token/refresh/", { body: { refresh: rotated.refresh } }), 401, isErrorBody);
+  await expectError(anonymous.POST("/api/auth/token/refresh/", { body: { refresh: rotated.refresh } }), 401, isUnauthorizedBody);
   step("logout (the refresh token is then 401)");
 
   // --- Last, as it throttles this address's auth calls for a while ---
@@ -188,7 +203,7 @@ async function main(baseUrl: string): Promise<void> {
     });
     const response = answer.response;
     if (response.status === 429) {
-      const throttled = await expectError(Promise.resolve(answer), 429, isErrorBody);
+      const throttled = await expectError(Promise.resolve(answer), 429, isThrottledBody);
       assert(errorText(throttled.body).length > 0 && response.headers.get("Retry-After") !== null, "429 with Retry-After");
       break;
     }
