@@ -52,19 +52,24 @@ FLOW_STEPS = [
 AUTH_RATE = "30/min"
 
 
-@pytest.fixture
-def server(django_db_setup, django_db_blocker, tmp_path):
-    """scripts/web on the test database, one worker (so one throttle counter), rows removed after."""
+@pytest.fixture(scope="module")
+def committed_rows_removed(django_db_setup, django_db_blocker):
+    """The flows' users (and, by cascade, their posts, comments...) are committed by the server:
+    removed after the module, outside any test's transaction (which would roll the removal back)."""
     User = get_user_model()
     with django_db_blocker.unblock():
         last_user = User.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    yield
+    with django_db_blocker.unblock():
+        User.objects.filter(pk__gt=last_user).delete()
+
+
+@pytest.fixture
+def server(committed_rows_removed, tmp_path):
+    """scripts/web on the test database, with one worker (so one throttle counter)."""
     env = harness.app_env(harness.live_database_url(), WEB_CONCURRENCY="1", THROTTLE_AUTH_RATE=AUTH_RATE)
-    try:
-        with harness.Gunicorn.start(env, tmp_path) as web:
-            yield web
-    finally:
-        with django_db_blocker.unblock():
-            User.objects.filter(pk__gt=last_user).delete()  # their posts, comments... cascade
+    with harness.Gunicorn.start(env, tmp_path) as web:
+        yield web
 
 
 def _run(command: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None):
