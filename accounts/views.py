@@ -9,6 +9,7 @@ from rest_framework import exceptions, permissions, status
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import (
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
@@ -40,8 +41,11 @@ class RegisterView(GenericAPIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+# The views' serializers are the project's (TOKEN_OBTAIN_SERIALIZER, TOKEN_REFRESH_SERIALIZER):
+# simplejwt's shapes, which drf-spectacular documents from simplejwt's classes.
 @extend_schema(
     summary="Sign in: obtain an access and a refresh token",
+    request=TokenObtainPairSerializer,
     responses={
         200: TokenObtainPairSerializer,
         401: unauthorized("Wrong username or password, or an inactive account."),
@@ -55,15 +59,21 @@ class TokenObtainView(TokenObtainPairView):
 
 @extend_schema(
     summary="Refresh: trade a refresh token for a new pair",
-    # The view's serializer (TOKEN_REFRESH_SERIALIZER) is simplejwt's with the owner checked: same shape.
     request=TokenRefreshSerializer,
     responses={
         200: TokenRefreshSerializer,
-        401: unauthorized("The refresh token is invalid, expired or revoked."),
+        401: unauthorized(
+            "The refresh token is invalid, expired or revoked. A refresh token used a second time "
+            "revokes every token of its sign-in."
+        ),
     },
 )
 class TokenRefreshRotateView(TokenRefreshView):
-    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked)."""
+    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked).
+
+    Each refresh token works once: of concurrent refreshes with one token, one succeeds. Presenting
+    an already used refresh token again is taken for theft: every refresh token of that sign-in
+    stops working (sign in again); other sign-ins are untouched."""
 
     throttle_scope = "auth"
 
@@ -87,7 +97,8 @@ class TokenCheckView(TokenVerifyView):
 
 @extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
 class LogoutView(APIView):
-    """Revoke a refresh token so it can no longer be used."""
+    """Revoke a refresh token, and every refresh token of its sign-in, so none can be used again.
+    A token that is invalid, expired or already revoked is a 401, as refreshing it would be."""
 
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = LogoutSerializer
@@ -95,7 +106,10 @@ class LogoutView(APIView):
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.refresh_token_revoke(refresh=serializer.validated_data["refresh"], user=request.user)
+        try:
+            services.refresh_token_revoke(refresh=serializer.validated_data["refresh"], user=request.user)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

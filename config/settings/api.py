@@ -75,9 +75,15 @@ SIMPLE_JWT = {
     # admin's reset) revokes every access and refresh token issued before it.
     "CHECK_REVOKE_TOKEN": True,
     "REVOKE_TOKEN_CLAIM": "hash_password",
-    # Refresh checks the token's owner (exists, active, same password) before rotating.
+    # Sign-in starts a token family; refresh checks the token's owner (exists, active, same
+    # password), then rotates atomically, a reused token revoking its family (accounts.services).
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainPairSerializer",
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
 }
+# Seconds after a refresh token's use during which presenting it again is refused alone (a
+# client's duplicate or concurrent request); later, it is taken for a stolen copy and revokes
+# every token of its sign-in (accounts.services).
+JWT_REFRESH_REUSE_GRACE_SECONDS = env.non_negative_int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blog API",

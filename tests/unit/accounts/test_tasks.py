@@ -26,3 +26,14 @@ def test_the_token_flush_deletes_expired_refresh_tokens_only(user):
     assert not OutstandingToken.objects.filter(pk=expired.pk).exists()
     assert not BlacklistedToken.objects.exists()
     assert OutstandingToken.objects.filter(jti=live["jti"]).exists()
+
+
+def test_the_token_flush_deletes_the_sign_ins_whose_newest_refresh_token_expired(user):
+    from accounts.models import TokenFamily
+
+    live = TokenFamily.objects.create(user=user, expires_at=timezone.now() + timedelta(days=1))
+    TokenFamily.objects.create(user=user, expires_at=timezone.now() - timedelta(seconds=1))
+
+    flush_expired_tokens.apply().get()
+
+    assert list(TokenFamily.objects.all()) == [live]
