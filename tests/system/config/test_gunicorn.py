@@ -98,6 +98,16 @@ def test_a_long_query_string_that_nginx_passes_on_reaches_the_app(web):
     assert response.status == 200 and "posts" in response.json()
 
 
+@pytest.mark.parametrize("script_name", ["/zzz", "/api"])
+def test_a_clients_script_name_header_is_ignored(web, script_name):
+    """gunicorn took SCRIPT_NAME from any trusted peer's header ("*" trusted everyone): /zzz made
+    every request a 500, /api would have moved the whole URL space."""
+    response = harness.request("GET", web.url + "/api/", headers={"SCRIPT_NAME": script_name})
+    assert response.status == 200, response.body[:300]
+    assert "posts" in response.json()
+    assert response.json()["posts"].endswith("/api/posts/") and "/zzz" not in response.json()["posts"]
+
+
 def test_sigterm_stops_master_and_workers_cleanly_within_the_graceful_timeout(tmp_path):
     (tmp_path / "static").mkdir()
     env = child.app_env(WEB_CONCURRENCY="2", STATIC_ROOT=str(tmp_path / "static"))
