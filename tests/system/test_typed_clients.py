@@ -41,7 +41,7 @@ FLOW_STEPS = [
     "comment",
     "notification of the followed author's post",
     "400 names the invalid field",
-    "401 without a token",
+    "401 ",  # without a token (TypeScript), or with a bad one (Python: signed-in operations need one)
     "403 on someone else's post",
     "404 for a post that does not exist",
     "refresh",

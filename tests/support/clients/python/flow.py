@@ -23,16 +23,19 @@ from typing import Any, Protocol
 
 # --- The generated names: the one place that follows the schema's operation ids and models -------
 from blog_api_client import AuthenticatedClient, Client
-from blog_api_client.api.auth import auth_logout_create as auth_logout
-from blog_api_client.api.auth import auth_register_create as auth_register
-from blog_api_client.api.auth import auth_token_create as auth_sign_in
-from blog_api_client.api.auth import auth_token_refresh_create as auth_refresh
-from blog_api_client.api.auth import me_retrieve as me
+from blog_api_client.api.auth import auth_me as me
+from blog_api_client.api.auth import auth_refresh, auth_register, auth_sign_in
+from blog_api_client.api.auth import auth_sign_out as auth_logout
 from blog_api_client.api.comments import posts_comments_create as comments_create
 from blog_api_client.api.comments import posts_comments_list as comments_list
 from blog_api_client.api.notifications import notifications_list
-from blog_api_client.api.posts import posts_create, posts_list, posts_partial_update, posts_retrieve
-from blog_api_client.api.posts import posts_publish_create as posts_publish
+from blog_api_client.api.posts import (
+    posts_create,
+    posts_list,
+    posts_partial_update,
+    posts_publish,
+    posts_retrieve,
+)
 from blog_api_client.api.subscriptions import subscriptions_create
 from blog_api_client.models import (
     Comment,
@@ -61,7 +64,7 @@ from blog_api_client.models import ErrorResponse429 as ThrottledBody
 from blog_api_client.models import PostsListOrderingItem as PostOrdering
 from blog_api_client.types import Response
 
-PUBLISHED_AT_DESC = PostOrdering("-published_at")
+PUBLISHED_AT_DESC = PostOrdering.ORDERING_PUBLISHED_AT_DESC
 
 
 # --- Reading error bodies: the one place that knows the error shape ------------------------------
@@ -112,12 +115,6 @@ def anonymous_client(base_url: str) -> Client:
     return Client(base_url=base_url, raise_on_unexpected_status=True)
 
 
-def anonymous_for_authenticated_operations(base_url: str) -> AuthenticatedClient:
-    """The schema types some anonymous operations as needing an AuthenticatedClient: one that
-    sends no usable Authorization header (an empty header of another name)."""
-    return AuthenticatedClient(base_url=base_url, token="", prefix="", auth_header_name="X-Anonymous")
-
-
 def signed_in(base_url: str, access: str) -> AuthenticatedClient:
     return AuthenticatedClient(base_url=base_url, token=access, raise_on_unexpected_status=True)
 
@@ -126,7 +123,7 @@ def register_and_sign_in(base_url: str, name: str) -> tuple[User, TokenObtainPai
     anonymous = anonymous_client(base_url)
     user = expect(
         auth_register.sync_detailed(
-            client=anonymous_for_authenticated_operations(base_url),
+            client=anonymous,
             body=RegisterRequest(username=name, password=PASSWORD, email=f"{name}@example.com"),
         ),
         User,
@@ -170,7 +167,7 @@ def run(base_url: str) -> None:
 
     page = expect(
         posts_list.sync_detailed(
-            client=anonymous_for_authenticated_operations(base_url),
+            client=anonymous,
             search=suffix,
             ordering=[PUBLISHED_AT_DESC],
             page_size=5,
@@ -202,12 +199,12 @@ def run(base_url: str) -> None:
     assert "title" in field_errors(invalid), invalid
     step("400 names the invalid field")
     unauthenticated = expect(
-        me.sync_detailed(client=anonymous_for_authenticated_operations(base_url)),
+        me.sync_detailed(client=signed_in(base_url, "not-a-token")),
         UnauthorizedBody,
         HTTPStatus.UNAUTHORIZED,
     )
     assert error_text(unauthenticated), unauthenticated
-    step("401 without a token")
+    step("401 for a bad token")
     forbidden = expect(
         posts_partial_update.sync_detailed(draft.id, client=as_reader, body=PatchedPostRequest(title="Mine now")),
         ForbiddenBody,
@@ -215,7 +212,11 @@ def run(base_url: str) -> None:
     )
     assert error_text(forbidden), forbidden
     step("403 on someone else's post")
-    missing = expect(posts_retrieve.sync_detailed(999_999_999, client=as_reader), NotFoundBody, HTTPStatus.NOT_FOUND)
+    missing = expect(
+        posts_retrieve.sync_detailed(999_999_999, client=as_reader),
+        NotFoundBody,
+        HTTPStatus.NOT_FOUND,
+    )
     assert error_text(missing), missing
     step("404 for a post that does not exist")
 
@@ -241,7 +242,13 @@ def run(base_url: str) -> None:
         HTTPStatus.UNAUTHORIZED,
     )
     assert error_text(revoked), revoked
-    step("logout (the refresh token is then 401)")
+    again = expect(
+        auth_logout.sync_detailed(client=as_reader, body=LogoutRequest(refresh=rotated.refresh)),
+        UnauthorizedBody,
+        HTTPStatus.UNAUTHORIZED,
+    )
+    assert error_text(again), again
+    step("logout (the refresh token is then 401, to refresh and to logout alike)")
 
     # --- Last, as it throttles this address's auth calls for a while ---
     wrong = TokenObtainPairRequest(username=f"ada-{suffix}", password="not-the-password")

@@ -193,7 +193,8 @@ async function main(baseUrl: string): Promise<void> {
   const logout = await asReader.POST("/api/auth/logout/", { body: { refresh: rotated.refresh } });
   assert(logout.response.status === 204, `logout answered ${logout.response.status}`);
   await expectError(anonymous.POST("/api/auth/token/refresh/", { body: { refresh: rotated.refresh } }), 401, isUnauthorizedBody);
-  step("logout (the refresh token is then 401)");
+  await expectError(asReader.POST("/api/auth/logout/", { body: { refresh: rotated.refresh } }), 401, isUnauthorizedBody);
+  step("logout (the refresh token is then 401, to refresh and to logout alike)");
 
   // --- Last, as it throttles this address's auth calls for a while ---
   for (let attempt = 0; ; attempt++) {
