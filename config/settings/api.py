@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from config.env import DEBUG, env
 
-from .security import SECRET_KEY
+from .security import JWT_SIGNING_KEY, SECRET_KEY
 
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 THROTTLE_RATES = {
@@ -68,7 +68,6 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_FORMATTER_CLASS": "api.errors.ExceptionFormatter",
 }
 
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -76,8 +75,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    # A key of its own, so JWTs can be rotated without logging everyone out of the admin;
-    # without one, a key derived from SECRET_KEY (never the raw SECRET_KEY) signs them.
+    # A key of its own, required in production (config/settings/security.py); under DEBUG without
+    # one, a key derived from SECRET_KEY (never the raw SECRET_KEY) signs them.
     "SIGNING_KEY": JWT_SIGNING_KEY or hashlib.sha256(f"jwt:{SECRET_KEY}".encode()).hexdigest(),
     "AUTH_HEADER_TYPES": ("Bearer",),
     # Every token carries a digest of its owner's password hash: a password change (or an

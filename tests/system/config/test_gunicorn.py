@@ -211,9 +211,20 @@ def test_release_migrates_then_exits_without_serving(empty_database):
         assert f"'{table}'" in tables.stdout
 
 
-def test_the_web_process_does_not_start_without_a_secret_key(tmp_path):
-    """The real entry point, not just manage.py: gunicorn exits instead of serving."""
-    env = child.app_env(SECRET_KEY=None, PORT=str(free_port()))
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY is missing"),
+        ({"JWT_SIGNING_KEY": None}, "JWT_SIGNING_KEY is missing"),
+        ({"JWT_SIGNING_KEY": "too-short-a-key"}, "JWT_SIGNING_KEY is shorter than 50 characters"),
+        ({"JWT_SIGNING_KEY": harness.TEST_SECRET_KEY}, "JWT_SIGNING_KEY is the same as SECRET_KEY"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS contains '*'"),
+    ],
+    ids=["no-secret-key", "no-jwt-key", "weak-jwt-key", "jwt-key-equal-to-secret-key", "any-host"],
+)
+def test_the_web_process_does_not_start_with_bad_keys_or_any_host(overrides, says):
+    """The real entry point, not just manage.py: gunicorn exits instead of serving, naming the variable."""
+    env = child.app_env(PORT=str(free_port()), **overrides)
     result = subprocess.run([str(harness.SCRIPTS_WEB)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stdout + result.stderr
+    assert says in result.stdout + result.stderr
