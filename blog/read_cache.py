@@ -220,6 +220,7 @@ class _Anonymous:
 
     def __init__(self, request):
         self.META = request.META
+        self.headers = request.headers
         self.user = self
 
 
