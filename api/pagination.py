@@ -72,6 +72,7 @@ class BoundedCountPaginator(DjangoPaginator):
             raise PageNotAnInteger("That page number is not an integer") from None
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        self.count  # noqa: B018 - computed first: it decides count_exact
         if self.count_exact and number > 1 and number > self.num_pages:
             raise EmptyPage("That page contains no results")
         return number
