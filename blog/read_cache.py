@@ -31,6 +31,7 @@ import uuid
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -132,6 +133,8 @@ class ReadCacheMiddleware:
             except redis.RedisError as exc:
                 _failed(exc)
                 entry = None
+            except DisallowedHost:
+                return self.get_response(request)
             if entry and _throttles_allow(request):
                 return _answer(request, entry[b"body"], entry[b"type"].decode(), entry[b"etag"].decode())
         response = self.get_response(request)
@@ -175,8 +178,10 @@ def _wants_json(response) -> bool:
 
 
 def _entry_key(version: str, request) -> str:
-    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-    return f"reads:{version}:{path}"
+    # The answer's links are absolute (`next`): the host and the scheme are part of the key.
+    # get_host() validates the host against ALLOWED_HOSTS (DisallowedHost: no cache, the view's 400).
+    url = request.build_absolute_uri()
+    return f"reads:{version}:{hashlib.sha256(url.encode()).hexdigest()}"
 
 
 def _etag(body: bytes) -> str:

@@ -140,3 +140,14 @@ def test_cache_hits_count_against_the_anonymous_rate(read_cache_on, monkeypatch,
     statuses = [anonymous.get("/api/posts/").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert int(anonymous.get("/api/posts/")["Retry-After"]) > 0
+
+
+@pytest.mark.django_db
+def test_each_host_and_scheme_has_its_own_entries(read_cache_on, anonymous, user):
+    """The list's links are absolute: an answer built for one host is never served to another."""
+    read_cache_on.ALLOWED_HOSTS = ["testserver", "blog.example"]
+    PostFactory.create_batch(21, author=user, live=True)
+    assert ok(anonymous.get("/api/posts/"))["next"].startswith("http://testserver/")
+    assert ok(anonymous.get("/api/posts/", HTTP_HOST="blog.example"))["next"].startswith("http://blog.example/")
+    assert ok(anonymous.get("/api/posts/", secure=True))["next"].startswith("https://testserver/")
+    assert anonymous.get("/api/posts/", HTTP_HOST="evil.example").status_code == 400
