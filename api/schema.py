@@ -9,76 +9,135 @@ into a failure.
 from django import forms
 from drf_spectacular.contrib import django_filters as django_filters_contrib
 from drf_spectacular.drainage import warn
-from drf_spectacular.extensions import OpenApiFilterExtension, OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiFilterExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import build_parameter_type
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
 from api.filters import SEARCH_MAX_LENGTH, SEARCH_MAX_TERMS
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, for a human.")
-    code = serializers.CharField(required=False, help_text="Machine-readable reason, e.g. `token_not_valid`.")
-    messages = serializers.ListField(
-        child=serializers.DictField(child=serializers.CharField()),
-        required=False,
-        help_text="For a rejected token: why each token type refused it.",
+def _error_component(status_code: int, types: tuple[str, ...], codes: str, attr_help: str | None = None):
+    """One component per status, all of one shape (api/errors.py): `ErrorResponse<status>`, whose
+    items are `Error<status>`. A client discriminates them by status; no `oneOf` to guess from."""
+    item = type(
+        f"Error{status_code}Serializer",
+        (serializers.Serializer,),
+        {
+            "code": serializers.CharField(help_text=f"Machine-readable reason: {codes}."),
+            "detail": serializers.CharField(help_text="What went wrong, for a human."),
+            "attr": serializers.CharField(
+                allow_null=True,
+                help_text=attr_help or "Always null: this error is about no one input.",
+            ),
+            "__module__": __name__,
+        },
+    )
+    return type(
+        f"ErrorResponse{status_code}Serializer",
+        (serializers.Serializer,),
+        {
+            "type": serializers.ChoiceField(
+                choices=types,
+                help_text="`validation_error` (invalid input), `client_error` (another refused request) "
+                "or `server_error`.",
+            ),
+            "errors": item(many=True, help_text="What went wrong: one item, or one per invalid input for a 400."),
+            "__module__": __name__,
+        },
     )
 
 
-class FieldErrorsSerializer(serializers.Serializer):
-    """Marker: its schema is written by FieldErrorsExtension (field names are not known in advance)."""
-
-
-class FieldErrorsExtension(OpenApiSerializerExtension):
-    target_class = FieldErrorsSerializer
-
-    def map_serializer(self, auto_schema, direction):
-        return {
-            "type": "object",
-            "description": "Messages per invalid field or query parameter; `non_field_errors` for the body as a whole.",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-            "example": {"title": ["This field may not be blank."]},
-        }
-
+ErrorResponse400Serializer = _error_component(
+    400,
+    ("validation_error", "client_error"),
+    "`required`, `invalid`, `blank`, `max_length`... for a `validation_error`; `parse_error` for a "
+    "body that is not JSON",
+    attr_help="The field or query parameter the message is about (`items.0.name` when nested, "
+    "`non_field_errors` for the body as a whole); null for a `client_error`.",
+)
+ErrorResponse401Serializer = _error_component(
+    401,
+    ("client_error",),
+    "`not_authenticated` (no credentials), `token_not_valid` (an invalid, expired or revoked token), "
+    "`authentication_failed`, `no_active_account` (a wrong username or password at sign-in), `user_inactive`",
+)
+ErrorResponse403Serializer = _error_component(403, ("client_error",), "`permission_denied`")
+ErrorResponse404Serializer = _error_component(404, ("client_error",), "`not_found`")
+ErrorResponse413Serializer = _error_component(413, ("client_error",), "`request_too_large`")
+ErrorResponse414Serializer = _error_component(414, ("client_error",), "`uri_too_long`")
+ErrorResponse429Serializer = _error_component(429, ("client_error",), "`throttled`")
+ErrorResponse500Serializer = _error_component(500, ("server_error",), "`error`")
+ErrorResponse503Serializer = _error_component(
+    503,
+    ("server_error",),
+    "`database_unavailable` (a restart, a failover), `timeout` (a statement ran past DB_STATEMENT_TIMEOUT_MS)",
+)
 
 BAD_REQUEST = OpenApiResponse(
-    PolymorphicProxySerializer(
-        component_name="BadRequest",
-        serializers=[FieldErrorsSerializer, ErrorSerializer],
-        resource_type_field_name=None,
-    ),
-    description="Invalid input: messages per field or query parameter, or `detail` when the body is not JSON.",
+    ErrorResponse400Serializer,
+    description="Invalid input (`validation_error`): one error per message, `attr` naming the field or query "
+    "parameter; or a body that is not JSON (`client_error`, `parse_error`).",
 )
 UNAUTHORIZED = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse401Serializer,
     description="No credentials, or an invalid or expired access token (`WWW-Authenticate: Bearer`).",
 )
-FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Signed in, but this is someone else's content.")
+FORBIDDEN = OpenApiResponse(ErrorResponse403Serializer, description="Signed in, but this is someone else's content.")
 NOT_FOUND = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse404Serializer,
     description="No such object, or one you may not see (someone else's draft), or a page past the end.",
 )
 TOO_LARGE = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse413Serializer,
     description="The body is over 1 MiB: refused by nginx in front of the app (nginx.conf) before the app "
     "reads it, or by the app itself (DATA_UPLOAD_MAX_MEMORY_SIZE).",
 )
 URI_TOO_LONG = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse414Serializer,
     description="The request line (path and query string) is over 8 KiB: refused by nginx or gunicorn before "
     "the app sees it.",
 )
 THROTTLED = OpenApiResponse(
-    ErrorSerializer, description="Too many requests; the `Retry-After` header says how many seconds to wait."
+    ErrorResponse429Serializer,
+    description="Too many requests; the `Retry-After` header says how many seconds to wait.",
 )
+SERVER_ERROR = OpenApiResponse(ErrorResponse500Serializer, description="A bug: it is logged and reported.")
+UNAVAILABLE = OpenApiResponse(
+    ErrorResponse503Serializer,
+    description="The database is unreachable or the request ran too long; retry after `Retry-After` seconds.",
+)
+
+
+def unauthorized(description: str) -> OpenApiResponse:
+    """A 401 of the shared shape with an operation's own description (the token endpoints)."""
+    return OpenApiResponse(ErrorResponse401Serializer, description=description)
+
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
 
+# The ViewSet actions whose operation id keeps the method's word (posts_list, posts_partial_update);
+# any other action is named by its path alone (posts_publish, notifications_read_all).
+STANDARD_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def get_operation_id(self):
+        action = getattr(self.view, "action", None)
+        if action and action not in STANDARD_ACTIONS:
+            return "_".join(token.replace("-", "_") for token in self._tokenize_path())
+        return super().get_operation_id()
+
+    def get_auth(self):
+        """No `security` at all for an operation anyone may call. drf-spectacular lists the bearer
+        scheme beside `{}` (optional); openapi-python-client then types the operation as needing
+        its AuthenticatedClient, whose token cannot be empty. A signed-in client still sends its
+        token to these (and sees its own drafts), as any client may."""
+        requirements = super().get_auth()
+        return [] if {} in requirements else requirements
+
     def get_summary(self):
         warn(f"{self.method} {self.path} has no summary: add @extend_schema(summary=...) to its view.")
         return None
@@ -101,7 +160,8 @@ class AutoSchema(SpectacularAutoSchema):
     def _error_responses(self):
         errors = {}
         has_body = self.method in WRITE_METHODS and self.get_request_serializer() is not None
-        if has_body or (self._is_list_view() and self.get_filter_backends()):
+        # A list's filters, and its page and page_size, answer invalid values with a 400.
+        if has_body or (self._is_list_view() and (self.get_filter_backends() or self._get_paginator())):
             errors["400"] = BAD_REQUEST
         if self.view.get_authenticators():
             # Even public reads answer 401 to an invalid or expired token.
@@ -115,6 +175,8 @@ class AutoSchema(SpectacularAutoSchema):
         errors["414"] = URI_TOO_LONG
         # Declared whether or not THROTTLE_ENABLED is set, so the contract is the same everywhere.
         errors["429"] = THROTTLED
+        errors["500"] = SERVER_ERROR
+        errors["503"] = UNAVAILABLE
         return errors
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
@@ -124,6 +186,8 @@ class AutoSchema(SpectacularAutoSchema):
                 "schema": {"type": "integer"},
                 "description": "Seconds until a retry may succeed.",
             }
+        if status_code == "503":
+            headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}
         if status_code == "401":
             headers["WWW-Authenticate"] = {"schema": {"type": "string"}, "description": 'e.g. `Bearer realm="api"`.'}
         return headers
@@ -145,7 +209,7 @@ class DjangoFilterExtension(django_filters_contrib.DjangoFilterExtension):
 
     def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
         parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
-        if filter_field.field_class is forms.IntegerField:
+        if issubclass(filter_field.field_class, forms.IntegerField):
             for parameter in parameters:
                 parameter["schema"]["type"] = "integer"
                 for bound, keyword in (("minimum", "min_value"), ("maximum", "max_value")):
@@ -164,17 +228,28 @@ class OrderingFilterExtension(OpenApiFilterExtension):
         fields = getattr(auto_schema.view, "ordering_fields", None)
         if not fields or fields == "__all__":
             return self.target.get_schema_operation_parameters(auto_schema.view)
+        values = [value for field in fields for value in (field, f"-{field}")]
         return [
             build_parameter_type(
                 name=self.target.ordering_param,
                 schema={
                     "type": "array",
-                    "items": {"type": "string", "enum": [v for f in fields for v in (f, f"-{f}")]},
+                    "items": {
+                        "type": "string",
+                        "enum": values,
+                        # The enum's member names in generated clients (openapi-python-client, and
+                        # openapi-typescript --enum): ORDERING_TITLE, ORDERING_TITLE_DESC...
+                        "x-enum-varnames": [
+                            f"ORDERING_{value.lstrip('-').upper()}{'_DESC' if value.startswith('-') else ''}"
+                            for value in values
+                        ],
+                    },
                 },
                 location="query",
-                description="Sort by these fields, comma-separated; `-` for descending. Unknown fields are ignored.",
-                explode=False,
-                style="form",
+                # Repeated, as generated clients send an array (form style, exploded): the default.
+                description="Sort by these fields, in order: `?ordering=-published_at&ordering=title` "
+                "(or comma-separated, `?ordering=-published_at,title`); `-` for descending. An unknown "
+                "field answers 400.",
             )
         ]
 
@@ -199,7 +274,7 @@ class SearchFilterExtension(OpenApiFilterExtension):
         ]
 
 
-PAGE_DESCRIPTION = "Page number, from 1; a page past the end answers 404."
+PAGE_DESCRIPTION = "Page number, from 1; a page past the end answers 404, anything but a whole number of 1 or more 400."
 
 
 class PageNumberPaginationExtension(OpenApiFilterExtension):
@@ -217,10 +292,10 @@ class PageNumberPaginationExtension(OpenApiFilterExtension):
             ),
             build_parameter_type(
                 name=paginator.page_size_query_param,
-                schema={"type": "integer"},
+                schema={"type": "integer", "minimum": 1},
                 location="query",
                 description=f"Results per page (default {paginator.page_size}); "
                 + (f"larger values are capped at {paginator.max_page_size}; " if paginator.max_page_size else "")
-                + "invalid ones fall back to the default.",
+                + "anything but a whole number of 1 or more answers 400.",
             ),
         ]

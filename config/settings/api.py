@@ -4,7 +4,7 @@ JWT and the OpenAPI schema."""
 import hashlib
 from datetime import timedelta
 
-from config.env import env
+from config.env import DEBUG, env
 
 from .security import SECRET_KEY
 
@@ -25,9 +25,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # The browsable HTML API only while developing (DEBUG): in production every endpoint answers
+    # JSON, even to a browser, and its forms are no second way in. /api/docs/ (Swagger UI) and
+    # /api/redoc/ render themselves and stay.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -47,11 +50,20 @@ REST_FRAMEWORK = {
     if THROTTLE_ENABLED
     else [],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
-    # Throttles count by client address: with one proxy in front (the platform's edge, or nginx),
-    # the last X-Forwarded-For entry, the one that proxy appended. Left unset, DRF would use the
-    # whole header, which the client writes: a made-up value per request would escape every throttle.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=1),
+    # Throttles count by client address. 0 (the default): the connection's own address, and
+    # X-Forwarded-For, which a client reaching gunicorn directly writes itself, is ignored. N: the
+    # entry N places from the right of X-Forwarded-For, the one the outermost proxy appended; each
+    # manifest sets the number its deployment shape needs (docs/security.md, "Deployment shapes").
+    # Left unset (None), DRF would use the whole header: a made-up value per request would escape
+    # every throttle.
+    "NUM_PROXIES": env.non_negative_int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # One error body for every 4xx and 5xx (api/errors.py, docs/api.md).
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+}
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "api.errors.ExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "api.errors.ExceptionFormatter",
 }
 
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
@@ -70,9 +82,15 @@ SIMPLE_JWT = {
     # admin's reset) revokes every access and refresh token issued before it.
     "CHECK_REVOKE_TOKEN": True,
     "REVOKE_TOKEN_CLAIM": "hash_password",
-    # Refresh checks the token's owner (exists, active, same password) before rotating.
+    # Sign-in starts a token family; refresh checks the token's owner (exists, active, same
+    # password), then rotates atomically, a reused token revoking its family (accounts.services).
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainPairSerializer",
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
 }
+# Seconds after a refresh token's use during which presenting it again is refused alone (a
+# client's duplicate or concurrent request); later, it is taken for a stolen copy and revokes
+# every token of its sign-in (accounts.services).
+JWT_REFRESH_REUSE_GRACE_SECONDS = env.non_negative_int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blog API",
@@ -92,5 +110,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "subscriptions", "description": "Authors you follow."},
         {"name": "notifications", "description": "New posts by authors you follow."},
     ],
+    # Enum names a person would write, as generated clients name their types after them.
+    "ENUM_NAME_OVERRIDES": {
+        "BadRequestTypeEnum": ["validation_error", "client_error"],
+        "ClientErrorTypeEnum": ["client_error"],
+        "ServerErrorTypeEnum": ["server_error"],
+    },
     # /health/ and /ready/ are plain Django views for probes, not part of the API contract.
 }

@@ -16,6 +16,7 @@ from django.db import connection
 
 from config import gunicorn as gunicorn_config
 from tests.support import child, external, harness
+from tests.support.contract import error_message
 from tests.support.external import ROOT, free_port
 
 pytestmark = pytest.mark.system
@@ -88,14 +89,23 @@ def test_what_gunicorn_refuses_itself_is_answered_in_json(web, headers, query, s
     """Refused before Django sees it, still answered like every other API error, and nothing
     of the request echoed back."""
     response = harness.request("GET", f"{web.url}/api/posts/?search={query}", headers=headers)
-    assert response.status == status
     assert response.header("Content-Type") == "application/json"
-    assert response.json() == {"detail": detail}
+    assert error_message(response, status) == detail
 
 
 def test_a_long_query_string_that_nginx_passes_on_reaches_the_app(web):
     response = harness.request("GET", f"{web.url}/api/?search={'x' * 6000}")
     assert response.status == 200 and "posts" in response.json()
+
+
+@pytest.mark.parametrize("script_name", ["/zzz", "/api"])
+def test_a_clients_script_name_header_is_ignored(web, script_name):
+    """gunicorn took SCRIPT_NAME from any trusted peer's header ("*" trusted everyone): /zzz made
+    every request a 500, /api would have moved the whole URL space."""
+    response = harness.request("GET", web.url + "/api/", headers={"SCRIPT_NAME": script_name})
+    assert response.status == 200, response.body[:300]
+    assert "posts" in response.json()
+    assert response.json()["posts"].endswith("/api/posts/") and "/zzz" not in response.json()["posts"]
 
 
 def test_sigterm_stops_master_and_workers_cleanly_within_the_graceful_timeout(tmp_path):

@@ -189,3 +189,19 @@ def test_the_cache_is_redis_with_redis_url_and_local_memory_without():
 
     local = child.settings_of(child.app_env(REDIS_URL=None, CACHE_URL=None), "CACHES")
     assert local["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.parametrize(("debug", "browsable"), [("false", False), ("true", True)])
+def test_the_browsable_api_renders_only_with_debug(debug, browsable):
+    renderers = child.settings_of(child.app_env(DEBUG=debug), "REST_FRAMEWORK")["REST_FRAMEWORK"][
+        "DEFAULT_RENDERER_CLASSES"
+    ]
+    assert renderers[0] == "rest_framework.renderers.JSONRenderer"
+    assert ("rest_framework.renderers.BrowsableAPIRenderer" in renderers) is browsable
+
+
+def test_with_no_proxy_settings_nothing_a_client_writes_is_trusted():
+    """The shipped defaults are those of gunicorn reachable directly (docs/security.md)."""
+    loaded = child.settings_of(child.app_env(), "REST_FRAMEWORK", "FORWARDED_ALLOW_IPS")
+    assert loaded["REST_FRAMEWORK"]["NUM_PROXIES"] == 0
+    assert loaded["FORWARDED_ALLOW_IPS"] == "127.0.0.1,::1"
