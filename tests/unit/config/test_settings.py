@@ -142,6 +142,10 @@ BAD_VALUES = [
     ("EMAIL_URL", "postman://mail"),
     ("SENTRY_DSN", "not-a-dsn"),
     ("SENTRY_RELEASE", "blog/1.0"),
+    ("SEARCH_CONFIG", "english'); DROP TABLE blog_post; --"),
+    ("READ_CACHE_ENABLED", "sometimes"),
+    ("READ_CACHE_URL", "localhost:6379"),
+    ("READ_CACHE_MAX_AGE", "-1"),
 ]
 
 
