@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from tests.support import harness
 from tests.support.external import ROOT, unavailable
@@ -59,8 +60,11 @@ def committed_rows_removed(django_db_setup, django_db_blocker):
     User = get_user_model()
     with django_db_blocker.unblock():
         last_user = User.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        last_token = OutstandingToken.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     yield
     with django_db_blocker.unblock():
+        # Outstanding tokens outlive their user (SET_NULL); their blacklist rows go with them.
+        OutstandingToken.objects.filter(pk__gt=last_token).delete()
         User.objects.filter(pk__gt=last_user).delete()
 
 
