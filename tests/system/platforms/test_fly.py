@@ -159,7 +159,14 @@ def test_requests_as_fly_proxy_sends_them_are_served_over_https_only(fly):
     answer = engine.request(fly["base"], "GET", "/api/posts/", headers=EDGE)
     assert answer.status == 200, answer.body[:300]
     assert answer.header("Strict-Transport-Security").startswith("max-age=")
-    plain = engine.request(fly["base"], "GET", "/api/posts/", headers={**EDGE, "X-Forwarded-Proto": "http"})
+    # Plain HTTP reaches the app only without force_https; fly-proxy then says so in every header.
+    plain_http = {
+        "X-Forwarded-Proto": "http",
+        "X-Forwarded-Ssl": "off",
+        "X-Forwarded-Port": "80",
+        "Fly-Forwarded-Port": "80",
+    }
+    plain = engine.request(fly["base"], "GET", "/api/posts/", headers={**EDGE, **plain_http})
     assert plain.status == 301 and plain.header("Location") == f"https://{PUBLIC_HOST}/api/posts/"
     unknown = engine.request(fly["base"], "GET", "/api/posts/", headers={**EDGE, "Host": "attacker.example"})
     assert unknown.status == 400

@@ -154,7 +154,7 @@ def host(tmp_path_factory):
             "SECRET_KEY": engine.secret_key(),
             "ALLOWED_HOSTS": PUBLIC_HOST,
             "DATABASE_URL": f"postgres://{db.user}:{db.password}@{db_host}:5432/{db.database}?sslmode=require",
-            "REDIS_URL": f"redis://h:{redis_password}@redis-host.example.internal:6379",
+            "REDIS_URL": f"redis://:{redis_password}@redis-host.example.internal:6379",
         }
         dynos = release(deployment, config_vars)
         base = dynos["web"].base_url(PORT)

@@ -138,6 +138,7 @@ def railway():
         # The deployment goes live once the health check answers 200, within healthcheckTimeout.
         engine.wait_for_health(base, WEB["healthcheckPath"], {"Host": HEALTHCHECK_HOST})
         yield {
+            **services,
             "deployment": deployment,
             "db": db,
             "redis": redis,
@@ -145,7 +146,6 @@ def railway():
             "shared": shared,
             "base": base,
             "web": web,
-            **services,
         }
     finally:
         deployment.close()
