@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    """Sign-up, JWT tokens and your own account. No models of its own: Django's auth.User."""
+    """Sign-up, JWT tokens and your own account. Users are Django's auth.User (with a unique index on
+    lower(username)); the app's one model is TokenFamily, the sign-in refresh tokens descend from."""
 
     name = "accounts"

@@ -2,17 +2,29 @@
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer as SimpleJWTTokenObtainPairSerializer
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as SimpleJWTTokenRefreshSerializer
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import UntypedToken
+
+from . import services
+from .tokens import RefreshToken, token_owner
 
 User = get_user_model()
 
 
+class UsernameField(serializers.RegexField):
+    """A username in its NFKC form (accounts.services.normalize_username) before any check: the
+    pattern, the length and uniqueness are all checked on the form that is saved."""
+
+    def to_internal_value(self, data):
+        return services.normalize_username(super().to_internal_value(data))
+
+
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.RegexField(
+    username = UsernameField(
         r"^[\w.@+-]+\Z",
         max_length=150,
         error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
@@ -22,8 +34,10 @@ class RegisterSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, min_length=1, max_length=128, style={"input_type": "password"})
 
     def validate_username(self, value):
-        if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("A user with that username already exists.")
+        # Case-insensitive, as the database's unique index on lower(username) is; a registration
+        # racing this check past it meets the index instead (accounts.services.user_register).
+        if services.users_named(value).exists():
+            raise serializers.ValidationError(services.USERNAME_TAKEN)
         return value
 
 
@@ -40,21 +54,20 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def token_owner(token):
-    """The active user a validated token belongs to, checked as every authenticated request checks
-    it: a deleted or inactive owner, or a password changed since the token was issued
-    (CHECK_REVOKE_TOKEN), is a 401 AuthenticationFailed."""
-    return JWTAuthentication().get_user(token)
+# simplejwt's sign-in, issuing the project's refresh token: each sign-in starts a token family.
+# No docstring: it would become the schema's description of the pair.
+class TokenObtainPairSerializer(SimpleJWTTokenObtainPairSerializer):
+    token_class = RefreshToken
 
 
-# simplejwt's refresh (rotation, blacklisting), but only for a token whose owner still holds it:
-# simplejwt's own checks neither the password (a token would outlive its change) nor that the
-# owner exists (a deleted user's token would be a 500). No docstring: it would become the
-# schema's description of the pair.
+# simplejwt's refresh shape, rotated by accounts.services.refresh_token_rotate: atomically (one of
+# concurrent refreshes of a token wins), a reused token revokes its family, and only for a token
+# whose owner still holds it (exists, active, same password). No docstring, as above.
 class TokenRefreshSerializer(SimpleJWTTokenRefreshSerializer):
+    token_class = RefreshToken
+
     def validate(self, attrs):
-        token_owner(self.token_class(attrs["refresh"]))
-        return super().validate(attrs)
+        return services.refresh_token_rotate(refresh=attrs["refresh"])
 
 
 class TokenCheckSerializer(TokenVerifySerializer):
@@ -69,7 +82,12 @@ class TokenCheckSerializer(TokenVerifySerializer):
             raise TokenError(str(exc.detail[0])) from exc
         # Valid only if a request with it would be served: its owner exists, is active and has
         # not changed the password since (simplejwt's own verify checks the signature alone).
-        token_owner(UntypedToken(attrs["token"]))
+        token = UntypedToken(attrs["token"])
+        token_owner(token)
+        # A refresh token of a revoked family (sign-out, or a reused rotated token) would be
+        # refused by refresh: invalid. An access token is served until it expires: valid.
+        if token.get(api_settings.TOKEN_TYPE_CLAIM) == "refresh" and services.refresh_token_family_revoked(token):
+            raise TokenError(services.REVOKED)
         return data
 
 

@@ -4,12 +4,12 @@ import math
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from rest_framework import exceptions, permissions, status
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import (
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
@@ -17,7 +17,8 @@ from rest_framework_simplejwt.serializers import (
 )
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
-from api.schema import ErrorSerializer
+from api.errors import error_response
+from api.schema import unauthorized
 from api.throttling import AdminLoginRateThrottle
 
 from . import services
@@ -40,11 +41,14 @@ class RegisterView(GenericAPIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+# The views' serializers are the project's (TOKEN_OBTAIN_SERIALIZER, TOKEN_REFRESH_SERIALIZER):
+# simplejwt's shapes, which drf-spectacular documents from simplejwt's classes.
 @extend_schema(
     summary="Sign in: obtain an access and a refresh token",
+    request=TokenObtainPairSerializer,
     responses={
         200: TokenObtainPairSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="Wrong username or password, or an inactive account."),
+        401: unauthorized("Wrong username or password, or an inactive account."),
     },
 )
 class TokenObtainView(TokenObtainPairView):
@@ -55,15 +59,21 @@ class TokenObtainView(TokenObtainPairView):
 
 @extend_schema(
     summary="Refresh: trade a refresh token for a new pair",
-    # The view's serializer (TOKEN_REFRESH_SERIALIZER) is simplejwt's with the owner checked: same shape.
     request=TokenRefreshSerializer,
     responses={
         200: TokenRefreshSerializer,
-        401: OpenApiResponse(ErrorSerializer, description="The refresh token is invalid, expired or revoked."),
+        401: unauthorized(
+            "The refresh token is invalid, expired or revoked. A refresh token used a second time "
+            "revokes every token of its sign-in."
+        ),
     },
 )
 class TokenRefreshRotateView(TokenRefreshView):
-    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked)."""
+    """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked).
+
+    Each refresh token works once: of concurrent refreshes with one token, one succeeds. Presenting
+    an already used refresh token again is taken for theft: every refresh token of that sign-in
+    stops working (sign in again); other sign-ins are untouched."""
 
     throttle_scope = "auth"
 
@@ -75,7 +85,7 @@ class TokenRefreshRotateView(TokenRefreshView):
         200: OpenApiResponse(
             {"type": "object", "maxProperties": 0}, description="The token is valid; the body is `{}`."
         ),
-        401: OpenApiResponse(ErrorSerializer, description="The token is invalid, expired or revoked."),
+        401: unauthorized("The token is invalid, expired or revoked."),
     },
 )
 class TokenCheckView(TokenVerifyView):
@@ -87,7 +97,8 @@ class TokenCheckView(TokenVerifyView):
 
 @extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
 class LogoutView(APIView):
-    """Revoke a refresh token so it can no longer be used."""
+    """Revoke a refresh token, and every refresh token of its sign-in, so none can be used again.
+    A token that is invalid, expired or already revoked is a 401, as refreshing it would be."""
 
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = LogoutSerializer
@@ -95,7 +106,10 @@ class LogoutView(APIView):
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.refresh_token_revoke(refresh=serializer.validated_data["refresh"], user=request.user)
+        try:
+            services.refresh_token_revoke(refresh=serializer.validated_data["refresh"], user=request.user)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,7 +131,6 @@ def admin_login(request, extra_context=None):
         throttle = AdminLoginRateThrottle()
         if not throttle.allow_request(request, None):
             wait = math.ceil(throttle.wait() or 1)
-            response = JsonResponse({"detail": f"Too many sign-in attempts. Try again in {wait} seconds."}, status=429)
-            response["Retry-After"] = str(wait)
-            return response
+            refused = exceptions.Throttled(detail=f"Too many sign-in attempts. Try again in {wait} seconds.")
+            return error_response(refused, Retry_After=str(wait))
     return admin.site.login(request, extra_context=extra_context)

@@ -9,71 +9,111 @@ into a failure.
 from django import forms
 from drf_spectacular.contrib import django_filters as django_filters_contrib
 from drf_spectacular.drainage import warn
-from drf_spectacular.extensions import OpenApiFilterExtension, OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiFilterExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import build_parameter_type
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
 from api.filters import SEARCH_MAX_LENGTH, SEARCH_MAX_TERMS
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, for a human.")
-    code = serializers.CharField(required=False, help_text="Machine-readable reason, e.g. `token_not_valid`.")
-    messages = serializers.ListField(
-        child=serializers.DictField(child=serializers.CharField()),
-        required=False,
-        help_text="For a rejected token: why each token type refused it.",
+def _error_component(status_code: int, types: tuple[str, ...], codes: str, attr_help: str | None = None):
+    """One component per status, all of one shape (api/errors.py): `ErrorResponse<status>`, whose
+    items are `Error<status>`. A client discriminates them by status; no `oneOf` to guess from."""
+    item = type(
+        f"Error{status_code}Serializer",
+        (serializers.Serializer,),
+        {
+            "code": serializers.CharField(help_text=f"Machine-readable reason: {codes}."),
+            "detail": serializers.CharField(help_text="What went wrong, for a human."),
+            "attr": serializers.CharField(
+                allow_null=True,
+                help_text=attr_help or "Always null: this error is about no one input.",
+            ),
+            "__module__": __name__,
+        },
+    )
+    return type(
+        f"ErrorResponse{status_code}Serializer",
+        (serializers.Serializer,),
+        {
+            "type": serializers.ChoiceField(
+                choices=types,
+                help_text="`validation_error` (invalid input), `client_error` (another refused request) "
+                "or `server_error`.",
+            ),
+            "errors": item(many=True, help_text="What went wrong: one item, or one per invalid input for a 400."),
+            "__module__": __name__,
+        },
     )
 
 
-class FieldErrorsSerializer(serializers.Serializer):
-    """Marker: its schema is written by FieldErrorsExtension (field names are not known in advance)."""
-
-
-class FieldErrorsExtension(OpenApiSerializerExtension):
-    target_class = FieldErrorsSerializer
-
-    def map_serializer(self, auto_schema, direction):
-        return {
-            "type": "object",
-            "description": "Messages per invalid field or query parameter; `non_field_errors` for the body as a whole.",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-            "example": {"title": ["This field may not be blank."]},
-        }
-
+ErrorResponse400Serializer = _error_component(
+    400,
+    ("validation_error", "client_error"),
+    "`required`, `invalid`, `blank`, `max_length`... for a `validation_error`; `parse_error` for a "
+    "body that is not JSON",
+    attr_help="The field or query parameter the message is about (`items.0.name` when nested, "
+    "`non_field_errors` for the body as a whole); null for a `client_error`.",
+)
+ErrorResponse401Serializer = _error_component(
+    401,
+    ("client_error",),
+    "`not_authenticated` (no credentials), `token_not_valid` (an invalid, expired or revoked token), "
+    "`authentication_failed`, `no_active_account` (a wrong username or password at sign-in), `user_inactive`",
+)
+ErrorResponse403Serializer = _error_component(403, ("client_error",), "`permission_denied`")
+ErrorResponse404Serializer = _error_component(404, ("client_error",), "`not_found`")
+ErrorResponse413Serializer = _error_component(413, ("client_error",), "`request_too_large`")
+ErrorResponse414Serializer = _error_component(414, ("client_error",), "`uri_too_long`")
+ErrorResponse429Serializer = _error_component(429, ("client_error",), "`throttled`")
+ErrorResponse500Serializer = _error_component(500, ("server_error",), "`error`")
+ErrorResponse503Serializer = _error_component(
+    503,
+    ("server_error",),
+    "`database_unavailable` (a restart, a failover), `timeout` (a statement ran past DB_STATEMENT_TIMEOUT_MS)",
+)
 
 BAD_REQUEST = OpenApiResponse(
-    PolymorphicProxySerializer(
-        component_name="BadRequest",
-        serializers=[FieldErrorsSerializer, ErrorSerializer],
-        resource_type_field_name=None,
-    ),
-    description="Invalid input: messages per field or query parameter, or `detail` when the body is not JSON.",
+    ErrorResponse400Serializer,
+    description="Invalid input (`validation_error`): one error per message, `attr` naming the field or query "
+    "parameter; or a body that is not JSON (`client_error`, `parse_error`).",
 )
 UNAUTHORIZED = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse401Serializer,
     description="No credentials, or an invalid or expired access token (`WWW-Authenticate: Bearer`).",
 )
-FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Signed in, but this is someone else's content.")
+FORBIDDEN = OpenApiResponse(ErrorResponse403Serializer, description="Signed in, but this is someone else's content.")
 NOT_FOUND = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse404Serializer,
     description="No such object, or one you may not see (someone else's draft), or a page past the end.",
 )
 TOO_LARGE = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse413Serializer,
     description="The body is over 1 MiB: refused by nginx in front of the app (nginx.conf) before the app "
     "reads it, or by the app itself (DATA_UPLOAD_MAX_MEMORY_SIZE).",
 )
 URI_TOO_LONG = OpenApiResponse(
-    ErrorSerializer,
+    ErrorResponse414Serializer,
     description="The request line (path and query string) is over 8 KiB: refused by nginx or gunicorn before "
     "the app sees it.",
 )
 THROTTLED = OpenApiResponse(
-    ErrorSerializer, description="Too many requests; the `Retry-After` header says how many seconds to wait."
+    ErrorResponse429Serializer,
+    description="Too many requests; the `Retry-After` header says how many seconds to wait.",
 )
+SERVER_ERROR = OpenApiResponse(ErrorResponse500Serializer, description="A bug: it is logged and reported.")
+UNAVAILABLE = OpenApiResponse(
+    ErrorResponse503Serializer,
+    description="The database is unreachable or the request ran too long; retry after `Retry-After` seconds.",
+)
+
+
+def unauthorized(description: str) -> OpenApiResponse:
+    """A 401 of the shared shape with an operation's own description (the token endpoints)."""
+    return OpenApiResponse(ErrorResponse401Serializer, description=description)
+
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -115,6 +155,8 @@ class AutoSchema(SpectacularAutoSchema):
         errors["414"] = URI_TOO_LONG
         # Declared whether or not THROTTLE_ENABLED is set, so the contract is the same everywhere.
         errors["429"] = THROTTLED
+        errors["500"] = SERVER_ERROR
+        errors["503"] = UNAVAILABLE
         return errors
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
@@ -124,6 +166,8 @@ class AutoSchema(SpectacularAutoSchema):
                 "schema": {"type": "integer"},
                 "description": "Seconds until a retry may succeed.",
             }
+        if status_code == "503":
+            headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}
         if status_code == "401":
             headers["WWW-Authenticate"] = {"schema": {"type": "string"}, "description": 'e.g. `Bearer realm="api"`.'}
         return headers

@@ -4,7 +4,6 @@
 import smtplib
 
 from celery import shared_task
-from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 
 from config import limits
@@ -36,9 +35,3 @@ def notify_subscribers(self, post_id: int) -> int:
 def sweep_pending_notifications(grace_seconds: int | None = None) -> int:
     """The outbox sweep: re-enqueue published posts whose notifications are still pending."""
     return outbox.notifications_sweep(grace_seconds=grace_seconds)
-
-
-@shared_task
-def flush_expired_tokens() -> None:
-    """Drop expired refresh tokens from the JWT blacklist tables."""
-    call_command("flushexpiredtokens")

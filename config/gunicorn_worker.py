@@ -26,9 +26,11 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 
 def write_json_error(sock, status_int, reason, mesg):
-    """gunicorn's util.write_error, with a JSON body. The message is left out: it echoes the
-    client's request, which an error body should not reflect."""
-    body = json.dumps({"detail": f"{reason}."}).encode()
+    """gunicorn's util.write_error, with a JSON body in the app's one error shape (api/errors.py;
+    Django is not imported here). The message is left out: it echoes the client's request, which
+    an error body should not reflect."""
+    error = {"code": reason.lower().replace(" ", "_"), "detail": f"{reason}.", "attr": None}
+    body = json.dumps({"type": "server_error" if status_int >= 500 else "client_error", "errors": [error]}).encode()
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"

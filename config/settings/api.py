@@ -52,6 +52,12 @@ REST_FRAMEWORK = {
     # whole header, which the client writes: a made-up value per request would escape every throttle.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=1),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # One error body for every 4xx and 5xx (api/errors.py, docs/api.md).
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+}
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "api.errors.ExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "api.errors.ExceptionFormatter",
 }
 
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
@@ -70,9 +76,15 @@ SIMPLE_JWT = {
     # admin's reset) revokes every access and refresh token issued before it.
     "CHECK_REVOKE_TOKEN": True,
     "REVOKE_TOKEN_CLAIM": "hash_password",
-    # Refresh checks the token's owner (exists, active, same password) before rotating.
+    # Sign-in starts a token family; refresh checks the token's owner (exists, active, same
+    # password), then rotates atomically, a reused token revoking its family (accounts.services).
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainPairSerializer",
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
 }
+# Seconds after a refresh token's use during which presenting it again is refused alone (a
+# client's duplicate or concurrent request); later, it is taken for a stolen copy and revokes
+# every token of its sign-in (accounts.services).
+JWT_REFRESH_REUSE_GRACE_SECONDS = env.non_negative_int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blog API",
@@ -92,5 +104,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "subscriptions", "description": "Authors you follow."},
         {"name": "notifications", "description": "New posts by authors you follow."},
     ],
+    # Enum names a person would write, as generated clients name their types after them.
+    "ENUM_NAME_OVERRIDES": {
+        "BadRequestTypeEnum": ["validation_error", "client_error"],
+        "ClientErrorTypeEnum": ["client_error"],
+        "ServerErrorTypeEnum": ["server_error"],
+    },
     # /health/ and /ready/ are plain Django views for probes, not part of the API contract.
 }

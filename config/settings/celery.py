@@ -48,7 +48,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(OUTBOX_SWEEP_SECONDS),
     },
     "flush-expired-jwt-tokens": {
-        "task": "blog.tasks.flush_expired_tokens",
+        "task": "accounts.tasks.flush_expired_tokens",
         "schedule": 24 * 60 * 60.0,
     },
 }

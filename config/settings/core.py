@@ -66,6 +66,9 @@ TEMPLATES = [
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Sign-in (API and admin) finds the account by its NFKC-normalized username whatever the case,
+# as usernames are unique (accounts.backends).
+AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -55,7 +55,7 @@ def test_nginx_and_the_app_answer_an_oversized_body_alike():
     app = bad_request(RequestFactory().post("/api/posts/"), RequestDataTooBig())
     assert app.status_code == 413
     assert nginx == json.loads(app.content), "nginx.conf's @too_large body and api/errors.py's 413 differ"
-    assert _size(limits.REQUEST_BODY_MAX_BYTES) in nginx["detail"]
+    assert _size(limits.REQUEST_BODY_MAX_BYTES) in nginx["errors"][0]["detail"]
 
 
 def test_the_schema_states_the_limit():

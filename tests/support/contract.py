@@ -45,38 +45,76 @@ def ok(response, status=200):
     return json.loads(response.content)
 
 
+ERROR_TYPES = {"validation_error", "client_error", "server_error"}
+
+
 def error(response, status):
-    """The JSON body of a refused request: the exact status, and an object clients can parse."""
-    assert response.status_code == status, (response.status_code, response.content[:500])
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = json.loads(response.content)
-    assert isinstance(body, dict) and body, body
+    """The JSON body of a refused request: the exact status, and the one error shape (api/errors.py,
+    docs/api.md): {"type": ..., "errors": [{"code": ..., "detail": ..., "attr": ...}, ...]}."""
+    if hasattr(response, "status_code"):  # Django's test client
+        actual, content_type, content = response.status_code, response["Content-Type"], response.content
+    else:  # tests/support/harness.py, over HTTP
+        actual, content_type, content = response.status, response.header("Content-Type") or "", response.body
+    assert actual == status, (actual, content[:500])
+    assert content_type.startswith("application/json"), content_type
+    body = json.loads(content)
+    assert_error_shape(body, status)
     return body
+
+
+def assert_error_shape(body, status):
+    """`body` is an error of the one shape, of the type its status implies."""
+    assert isinstance(body, dict) and set(body) == {"type", "errors"}, body
+    if status >= 500:
+        expected = {"server_error"}
+    else:
+        expected = {"client_error", "validation_error"} if status == 400 else {"client_error"}
+    assert body["type"] in expected, (status, body)
+    assert isinstance(body["errors"], list) and body["errors"], body
+    for item in body["errors"]:
+        assert isinstance(item, dict) and set(item) == {"code", "detail", "attr"}, body
+        assert isinstance(item["code"], str) and item["code"], body
+        assert isinstance(item["detail"], str) and item["detail"], body
+        assert item["attr"] is None or isinstance(item["attr"], str), body
+    if body["type"] != "validation_error":
+        assert len(body["errors"]) == 1 and body["errors"][0]["attr"] is None, body
 
 
 def field_errors(response, status=400):
     """The messages of a refused request, by the field they name: {"title": ["This field is required."]}.
+    A message about no one field is under None (a body that is not JSON, a whole-request check).
 
-    New tests read error bodies through this or `error_message`, never by indexing the body, so
-    the error shape has one reader in the tests."""
+    Tests read error bodies through this or `error_message`, never by indexing the body, so the
+    error shape has one reader in the tests."""
     body = error(response, status)
-    return {
-        field: [str(message) for message in messages] if isinstance(messages, list) else [str(messages)]
-        for field, messages in body.items()
-    }
+    messages = {}
+    for item in body["errors"]:
+        messages.setdefault(item["attr"], []).append(item["detail"])
+    return messages
+
+
+def error_codes(response, status):
+    """The machine-readable codes of a refused request, by the field they name (None for none)."""
+    body = error(response, status)
+    codes = {}
+    for item in body["errors"]:
+        codes.setdefault(item["attr"], []).append(item["code"])
+    return codes
 
 
 def error_message(response, status):
     """The one message of a refused request that names no field (a 401, 403, 404, 429...)."""
     body = error(response, status)
-    assert isinstance(body.get("detail"), str), body
-    return body["detail"]
+    assert len(body["errors"]) == 1 and body["errors"][0]["attr"] is None, body
+    return body["errors"][0]["detail"]
 
 
 def unauthorized(response):
     """401 with the Bearer challenge that tells a client to send a JWT."""
     body = error(response, 401)
-    assert response["WWW-Authenticate"].startswith("Bearer"), response.get("WWW-Authenticate")
+    django = hasattr(response, "status_code")
+    challenge = response.get("WWW-Authenticate") if django else response.header("WWW-Authenticate")
+    assert (challenge or "").startswith("Bearer"), challenge
     return body
 
 

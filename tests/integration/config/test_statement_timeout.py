@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from api.errors import error_json
 from tests.support import child, harness
 
 
@@ -47,4 +48,5 @@ def test_a_statement_past_the_timeout_is_cancelled_and_answers_a_json_503_with_r
     assert slow["status"] == 503, slow["body"]
     assert slow["headers"]["content-type"] == "application/json"
     assert slow["headers"]["retry-after"] == "5"
-    assert json.loads(slow["body"]) == {"detail": "The request took too long, try again later."}
+    expected = error_json(503, "timeout", "The request took too long, try again later.")
+    assert json.loads(slow["body"]) == json.loads(expected)

@@ -23,7 +23,7 @@ def test_scripts_beat_loads_the_schedule_and_logs_at_log_level(tmp_path):
     # Started once it logs "beat: Starting" at INFO.
     with harness.Beat.start(env, log_path, timeout=60) as beat:
         harness.wait_until(
-            lambda: "blog.tasks.flush_expired_tokens" in beat.output(), "beat to list its schedule", logs=(beat,)
+            lambda: "accounts.tasks.flush_expired_tokens" in beat.output(), "beat to list its schedule", logs=(beat,)
         )
         # SIGTERM, then SIGKILL (exit -9) if beat is still running 30 s later.
         assert beat.stop(signal.SIGTERM, timeout=30) == 0
@@ -32,5 +32,5 @@ def test_scripts_beat_loads_the_schedule_and_logs_at_log_level(tmp_path):
     assert re.search(r"INFO celery\.beat .*beat: Starting", output), output[-4000:]
     sweep = r"notifications-outbox-sweep blog\.tasks\.sweep_pending_notifications\(\) <freq: 1\.00 minute>"
     assert re.search(sweep, output)
-    assert re.search(r"flush-expired-jwt-tokens blog\.tasks\.flush_expired_tokens\(\) <freq: 1\.00 day>", output)
+    assert re.search(r"flush-expired-jwt-tokens accounts\.tasks\.flush_expired_tokens\(\) <freq: 1\.00 day>", output)
     assert schedule_file.exists()

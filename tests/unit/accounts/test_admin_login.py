@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from api.throttling import AdminLoginRateThrottle
+from tests.support.contract import error_message
 from tests.support.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_repeated_wrong_passwords_meet_a_429_and_the_right_one_does_not_sign_in_
     refused = _sign_in(client, "wrong-password-1")
     assert refused.status_code == 429
     assert refused["Content-Type"] == "application/json"
-    assert refused.json()["detail"].startswith("Too many sign-in attempts.")
+    assert error_message(refused, 429).startswith("Too many sign-in attempts.")
     assert 0 < int(refused["Retry-After"]) <= 3600
 
     locked_out = _sign_in(client, TEST_PASSWORD)

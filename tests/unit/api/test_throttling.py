@@ -6,6 +6,7 @@ import pytest
 from rest_framework.throttling import SimpleRateThrottle
 
 from tests.support import child
+from tests.support.contract import error_message
 from tests.support.factories import PostFactory
 
 RATES = {"anon": "3/min", "user": "5/min", "auth": "2/min"}
@@ -23,7 +24,7 @@ def _assert_throttled(response):
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert response["Content-Type"] == "application/json"
-    assert response.json()["detail"].startswith("Request was throttled.")
+    assert error_message(response, 429).startswith("Request was throttled.")
 
 
 @pytest.mark.django_db

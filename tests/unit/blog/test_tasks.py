@@ -9,7 +9,6 @@ The same tasks through a real Redis broker and real workers: tests/integration/b
 import os
 import subprocess
 import sys
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,12 +16,10 @@ from celery.beat import Scheduler
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from blog import outbox, services
 from blog.models import Notification
-from blog.tasks import flush_expired_tokens, notify_subscribers, sweep_pending_notifications
+from blog.tasks import notify_subscribers, sweep_pending_notifications
 from config.celery import app as celery_app
 from tests.support.contract import publish
 from tests.support.external import ROOT
@@ -205,21 +202,6 @@ def test_the_sweeps_default_grace_is_its_interval(audience, task_runs, settings)
     assert [run.args for run in task_runs.of(NOTIFY)] == [(older.id,)]
 
 
-def test_the_token_flush_deletes_expired_refresh_tokens_only(user):
-    live = RefreshToken.for_user(user)  # recorded as outstanding, valid for days
-    now = timezone.now()
-    expired = OutstandingToken.objects.create(
-        user=user, jti=uuid.uuid4().hex, token="expired", created_at=now - timedelta(days=8), expires_at=now
-    )
-    BlacklistedToken.objects.create(token=expired)
-
-    flush_expired_tokens.apply().get()
-
-    assert not OutstandingToken.objects.filter(pk=expired.pk).exists()
-    assert not BlacklistedToken.objects.exists()
-    assert OutstandingToken.objects.filter(jti=live["jti"]).exists()
-
-
 # --- Configuration -----------------------------------------------------------------------
 def test_beat_runs_the_outbox_sweep_every_minute_and_the_token_flush_daily():
     assert celery_app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
@@ -230,7 +212,7 @@ def test_beat_runs_the_outbox_sweep_every_minute_and_the_token_flush_daily():
     flush = entries.schedule["flush-expired-jwt-tokens"]
 
     assert (sweep.task, sweep.schedule.run_every) == ("blog.tasks.sweep_pending_notifications", timedelta(seconds=60))
-    assert (flush.task, flush.schedule.run_every) == ("blog.tasks.flush_expired_tokens", timedelta(days=1))
+    assert (flush.task, flush.schedule.run_every) == ("accounts.tasks.flush_expired_tokens", timedelta(days=1))
     for entry in (sweep, flush):
         # Registered under that name (NotRegistered otherwise), called without arguments.
         assert celery_app.tasks[entry.task].name == entry.task

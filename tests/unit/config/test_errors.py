@@ -4,11 +4,12 @@ and production (DEBUG off, as in this test process) never shows a Django HTML pa
 import pytest
 from rest_framework.test import APIClient
 
+from tests.support.contract import error_message
+
 
 def _assert_json(response, status, detail):
-    assert response.status_code == status
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": detail}
+    assert error_message(response, status) == detail
 
 
 @pytest.mark.parametrize("path", ["/api/no-such-thing/", "/no-such-page/", "/api/posts/abc/", "/static-ish/x.css"])

@@ -3,6 +3,7 @@
 import json
 import socket
 
+from api.errors import error_json
 from config import gunicorn_worker
 
 
@@ -17,4 +18,5 @@ def test_gunicorns_error_page_is_json_and_never_echoes_the_request():
     head, body = raw.split(b"\r\n\r\n", 1)
     assert head.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
     assert b"Content-Type: application/json" in head and f"Content-Length: {len(body)}".encode() in head
-    assert json.loads(body) == {"detail": "Bad Request."}
+    # The app's one error shape, as api/errors.py writes it.
+    assert json.loads(body) == json.loads(error_json(400, "bad_request", "Bad Request."))
