@@ -139,6 +139,7 @@ def railway():
         engine.wait_for_health(base, WEB["healthcheckPath"], {"Host": HEALTHCHECK_HOST})
         yield {
             **services,
+            "services": services,
             "deployment": deployment,
             "db": db,
             "redis": redis,
@@ -169,7 +170,7 @@ def test_a_failing_migration_stops_the_deploy_and_starts_no_service(railway):
 def test_each_service_runs_its_start_command_in_place_of_the_image_cmd(railway):
     expected = {"web": "gunicorn", "worker": "celery", "beat": "celery"}
     for role, config in SERVICES.items():
-        for replica in railway[role]:
+        for replica in railway["services"][role]:
             assert replica.inspect()["Config"]["Cmd"] == shlex.split(config["deploy"]["startCommand"])
             assert replica.running(), replica.logs()[-2000:]
             assert expected[role] in replica.exec("cat", "/proc/1/cmdline").stdout.replace("\0", " ")
