@@ -22,9 +22,10 @@ COPY pyproject.toml uv.lock .python-version ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
 COPY . .
-# collectstatic needs no database and no real secret: settings refuse to load without a key
-# when DEBUG is off, so a throwaway one exists for this command only (never an ENV).
+# collectstatic needs no database and no real secret: settings refuse to load without keys
+# when DEBUG is off, so throwaway ones exist for this command only (never an ENV).
 RUN SECRET_KEY=collectstatic-at-build-time-only-0123456789-not-a-secret DEBUG=false \
+    JWT_SIGNING_KEY=collectstatic-jwt-key-at-build-time-only-0123456789-not-a-secret \
     /app/.venv/bin/python manage.py collectstatic --noinput --verbosity 0
 
 # --- Runtime: the slim base, the virtualenv, the code, the static files; nothing else ------------

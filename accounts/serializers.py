@@ -9,6 +9,9 @@ from rest_framework_simplejwt.serializers import TokenVerifySerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from api import serializers as api_serializers
+from api.serializers import StrictTypesMixin
+
 from . import services
 from .tokens import RefreshToken, token_owner
 
@@ -23,7 +26,7 @@ class UsernameField(serializers.RegexField):
         return services.normalize_username(super().to_internal_value(data))
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(api_serializers.Serializer):
     username = UsernameField(
         r"^[\w.@+-]+\Z",
         max_length=150,
@@ -41,7 +44,7 @@ class RegisterSerializer(serializers.Serializer):
         return value
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(api_serializers.ModelSerializer):
     """The requesting user's own account: the only place an email is shown."""
 
     # Optional at registration: an empty string for an account without one, which the schema
@@ -54,23 +57,24 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# simplejwt's sign-in, issuing the project's refresh token: each sign-in starts a token family.
+# simplejwt's sign-in, issuing the project's refresh token: each sign-in starts a token family;
+# a username or password that is not a string is a 400 (api/serializers.py).
 # No docstring: it would become the schema's description of the pair.
-class TokenObtainPairSerializer(SimpleJWTTokenObtainPairSerializer):
+class TokenObtainPairSerializer(StrictTypesMixin, SimpleJWTTokenObtainPairSerializer):
     token_class = RefreshToken
 
 
 # simplejwt's refresh shape, rotated by accounts.services.refresh_token_rotate: atomically (one of
 # concurrent refreshes of a token wins), a reused token revokes its family, and only for a token
 # whose owner still holds it (exists, active, same password). No docstring, as above.
-class TokenRefreshSerializer(SimpleJWTTokenRefreshSerializer):
+class TokenRefreshSerializer(StrictTypesMixin, SimpleJWTTokenRefreshSerializer):
     token_class = RefreshToken
 
     def validate(self, attrs):
         return services.refresh_token_rotate(refresh=attrs["refresh"])
 
 
-class TokenCheckSerializer(TokenVerifySerializer):
+class TokenCheckSerializer(StrictTypesMixin, TokenVerifySerializer):
     """simplejwt's verify answers a revoked (blacklisted) token with a 400 validation error; it is
     an invalid token like an expired or forged one, so it gets their 401. So does the token of a
     deleted or inactive user, or one issued before a password change."""
@@ -91,5 +95,5 @@ class TokenCheckSerializer(TokenVerifySerializer):
         return data
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(api_serializers.Serializer):
     refresh = serializers.CharField(help_text="The refresh token to revoke.")

@@ -4,7 +4,7 @@ import math
 
 from django.conf import settings
 from django.contrib import admin
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions, status
 from rest_framework.generics import GenericAPIView, RetrieveAPIView
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from .serializers import LogoutSerializer, RegisterSerializer, TokenCheckSeriali
 
 
 @extend_schema(summary="Create an account", tags=["auth"], responses={201: UserSerializer})
+@extend_schema_view(post=extend_schema(operation_id="auth_register"))
 class RegisterView(GenericAPIView):
     """Create an account; then obtain tokens at /api/auth/token/."""
 
@@ -51,6 +52,7 @@ class RegisterView(GenericAPIView):
         401: unauthorized("Wrong username or password, or an inactive account."),
     },
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_sign_in"))
 class TokenObtainView(TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token."""
 
@@ -68,6 +70,7 @@ class TokenObtainView(TokenObtainPairView):
         ),
     },
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_refresh"))
 class TokenRefreshRotateView(TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token (the old one is revoked).
 
@@ -88,6 +91,7 @@ class TokenRefreshRotateView(TokenRefreshView):
         401: unauthorized("The token is invalid, expired or revoked."),
     },
 )
+@extend_schema_view(post=extend_schema(operation_id="auth_verify"))
 class TokenCheckView(TokenVerifyView):
     """Check that a token is valid and not revoked."""
 
@@ -95,7 +99,18 @@ class TokenCheckView(TokenVerifyView):
     throttle_scope = "auth"
 
 
-@extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
+@extend_schema(
+    summary="Sign out: revoke a refresh token",
+    request=LogoutSerializer,
+    responses={
+        204: None,
+        401: unauthorized(
+            "No credentials or an invalid access token; or the refresh token to revoke is invalid, expired "
+            "or already revoked (`token_not_valid`, as the refresh endpoint answers it)."
+        ),
+    },
+)
+@extend_schema_view(post=extend_schema(operation_id="auth_sign_out"))
 class LogoutView(APIView):
     """Revoke a refresh token, and every refresh token of its sign-in, so none can be used again.
     A token that is invalid, expired or already revoked is a 401, as refreshing it would be."""
@@ -114,6 +129,7 @@ class LogoutView(APIView):
 
 
 @extend_schema(summary="Get your account", tags=["auth"])
+@extend_schema_view(get=extend_schema(operation_id="auth_me"))
 class MeView(RetrieveAPIView):
     """Your own account."""
 

@@ -44,6 +44,12 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "request_too_large"
 
 
+class RequestTimeout(exceptions.APIException):
+    status_code = status.HTTP_408_REQUEST_TIMEOUT
+    default_detail = "The request body did not arrive in time."
+    default_code = "request_timeout"
+
+
 class ExceptionFormatter(StandardFormatter):
     """The library's formatter, with exactly one error for anything but a validation error: a
     rejected JWT's detail is a dict (`detail`, `code`, `messages` per token type) that the library
@@ -133,6 +139,12 @@ def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
         return error_response(RequestTooLarge(too_large_detail()))
     return error_response(exceptions.ParseError("Bad request.", "bad_request"))
+
+
+def request_timeout(request):
+    """408: the client stopped sending its request body before it was complete (config/middleware.py)."""
+    # gunicorn closes the connection after it: what is left of the body cannot be drained in time.
+    return error_response(RequestTimeout())
 
 
 def permission_denied(request, exception=None):

@@ -118,7 +118,26 @@ def unauthorized(description: str) -> OpenApiResponse:
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
 
+# The ViewSet actions whose operation id keeps the method's word (posts_list, posts_partial_update);
+# any other action is named by its path alone (posts_publish, notifications_read_all).
+STANDARD_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def get_operation_id(self):
+        action = getattr(self.view, "action", None)
+        if action and action not in STANDARD_ACTIONS:
+            return "_".join(token.replace("-", "_") for token in self._tokenize_path())
+        return super().get_operation_id()
+
+    def get_auth(self):
+        """No `security` at all for an operation anyone may call. drf-spectacular lists the bearer
+        scheme beside `{}` (optional); openapi-python-client then types the operation as needing
+        its AuthenticatedClient, whose token cannot be empty. A signed-in client still sends its
+        token to these (and sees its own drafts), as any client may."""
+        requirements = super().get_auth()
+        return [] if {} in requirements else requirements
+
     def get_summary(self):
         warn(f"{self.method} {self.path} has no summary: add @extend_schema(summary=...) to its view.")
         return None
@@ -141,7 +160,8 @@ class AutoSchema(SpectacularAutoSchema):
     def _error_responses(self):
         errors = {}
         has_body = self.method in WRITE_METHODS and self.get_request_serializer() is not None
-        if has_body or (self._is_list_view() and self.get_filter_backends()):
+        # A list's filters, and its page and page_size, answer invalid values with a 400.
+        if has_body or (self._is_list_view() and (self.get_filter_backends() or self._get_paginator())):
             errors["400"] = BAD_REQUEST
         if self.view.get_authenticators():
             # Even public reads answer 401 to an invalid or expired token.
@@ -189,7 +209,7 @@ class DjangoFilterExtension(django_filters_contrib.DjangoFilterExtension):
 
     def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
         parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
-        if filter_field.field_class is forms.IntegerField:
+        if issubclass(filter_field.field_class, forms.IntegerField):
             for parameter in parameters:
                 parameter["schema"]["type"] = "integer"
                 for bound, keyword in (("minimum", "min_value"), ("maximum", "max_value")):
@@ -208,17 +228,28 @@ class OrderingFilterExtension(OpenApiFilterExtension):
         fields = getattr(auto_schema.view, "ordering_fields", None)
         if not fields or fields == "__all__":
             return self.target.get_schema_operation_parameters(auto_schema.view)
+        values = [value for field in fields for value in (field, f"-{field}")]
         return [
             build_parameter_type(
                 name=self.target.ordering_param,
                 schema={
                     "type": "array",
-                    "items": {"type": "string", "enum": [v for f in fields for v in (f, f"-{f}")]},
+                    "items": {
+                        "type": "string",
+                        "enum": values,
+                        # The enum's member names in generated clients (openapi-python-client, and
+                        # openapi-typescript --enum): ORDERING_TITLE, ORDERING_TITLE_DESC...
+                        "x-enum-varnames": [
+                            f"ORDERING_{value.lstrip('-').upper()}{'_DESC' if value.startswith('-') else ''}"
+                            for value in values
+                        ],
+                    },
                 },
                 location="query",
-                description="Sort by these fields, comma-separated; `-` for descending. Unknown fields are ignored.",
-                explode=False,
-                style="form",
+                # Repeated, as generated clients send an array (form style, exploded): the default.
+                description="Sort by these fields, in order: `?ordering=-published_at&ordering=title` "
+                "(or comma-separated, `?ordering=-published_at,title`); `-` for descending. An unknown "
+                "field answers 400.",
             )
         ]
 
@@ -253,14 +284,15 @@ class PageNumberPaginationExtension(OpenApiFilterExtension):
                 name=paginator.page_query_param,
                 schema={"type": "integer", "minimum": 1},
                 location="query",
-                description="Page number, from 1; a page past the end answers 404.",
+                description="Page number, from 1; a page past the end answers 404, anything but a whole "
+                "number of 1 or more 400.",
             ),
             build_parameter_type(
                 name=paginator.page_size_query_param,
-                schema={"type": "integer"},
+                schema={"type": "integer", "minimum": 1},
                 location="query",
                 description=f"Results per page (default {paginator.page_size}); "
                 + (f"larger values are capped at {paginator.max_page_size}; " if paginator.max_page_size else "")
-                + "invalid ones fall back to the default.",
+                + "anything but a whole number of 1 or more answers 400.",
             ),
         ]

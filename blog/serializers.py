@@ -7,12 +7,14 @@ from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from api import serializers as api_serializers
+
 from .models import Comment, Notification, Post, Subscription
 
 User = get_user_model()
 
 
-class PostSerializer(serializers.ModelSerializer):
+class PostSerializer(api_serializers.ModelSerializer):
     author = serializers.IntegerField(source="author_id", read_only=True, help_text="The author's user id.")
     author_username = serializers.CharField(source="author.username", read_only=True)
     comment_count = serializers.IntegerField(read_only=True)
@@ -79,7 +81,7 @@ def _iso_datetime(value, tz):
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class CommentSerializer(api_serializers.ModelSerializer):
     author = serializers.IntegerField(source="author_id", read_only=True, help_text="The author's user id.")
     author_username = serializers.CharField(source="author.username", read_only=True)
     post = serializers.IntegerField(source="post_id", read_only=True)
@@ -90,7 +92,7 @@ class CommentSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(api_serializers.ModelSerializer):
     author = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), help_text="User id of the author to follow."
     )
@@ -102,7 +104,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(api_serializers.ModelSerializer):
     post_title = serializers.CharField(source="post.title", read_only=True)
     post_author = serializers.IntegerField(source="post.author_id", read_only=True)
     post_author_username = serializers.CharField(source="post.author.username", read_only=True)
@@ -118,5 +120,5 @@ class NotificationSerializer(serializers.ModelSerializer):
         return notification.read_at is not None
 
 
-class MarkedReadSerializer(serializers.Serializer):
+class MarkedReadSerializer(api_serializers.Serializer):
     marked_read = serializers.IntegerField(help_text="How many notifications were marked read.")

@@ -147,6 +147,8 @@ WEB_CONCURRENCY = env.positive_int("WEB_CONCURRENCY", default=2)
 # contending for the GIL halved throughput in scripts/bench; raise it for slow upstream calls.
 WEB_THREADS = env.positive_int("WEB_THREADS", default=1)
 WEB_TIMEOUT = env.positive_int("WEB_TIMEOUT", default=limits.WEB_TIMEOUT_SECONDS)
-# Proxies whose X-Forwarded-* headers gunicorn trusts; "*" because the platform edge or
-# nginx is the only thing that can reach the port.
-FORWARDED_ALLOW_IPS = env.str("FORWARDED_ALLOW_IPS", default="*")
+# Addresses gunicorn takes X-Forwarded-Proto (and the like) from. Loopback only by default, so a
+# port reachable from anywhere (`docker run -p`) believes no client's header; each manifest whose
+# proxy connects from elsewhere (nginx in compose, a platform's edge) sets it (docs/security.md,
+# "Deployment shapes").
+FORWARDED_ALLOW_IPS = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1,::1")

@@ -24,6 +24,11 @@ limit_request_line = 8190
 graceful_timeout = limits.WEB_GRACEFUL_TIMEOUT_SECONDS
 keepalive = 5
 forwarded_allow_ips = FORWARDED_ALLOW_IPS
+# No header may set the WSGI SCRIPT_NAME or PATH_INFO (gunicorn takes both from a trusted peer by
+# default): no proxy in front sets them, and a client's `SCRIPT_NAME: /zzz` made every request a
+# 500. With none listed, header_map "drop" discards such headers (names with "_") from anyone.
+forwarder_headers = ""
+header_map = "drop"
 # Logs to stdout/stderr for the platform's log collector.
 accesslog = "-"
 errorlog = "-"

@@ -12,6 +12,13 @@ REQUEST_BODY_MAX_BYTES = 1024 * 1024
 # Seconds gunicorn lets a request run before it kills the worker (WEB_TIMEOUT's default); nginx's
 # proxy_read_timeout is longer, so gunicorn answers first.
 WEB_TIMEOUT_SECONDS = 30
+# Seconds a client has to send one request, its headers and body, counted from when a gunicorn
+# thread takes the connection (config/gunicorn_worker.py). Each worker has few threads: a client
+# trickling its headers or body a byte at a time would otherwise hold one for as long as it
+# likes, and a handful of them would leave none for anyone else. Past it, a connection still
+# sending headers is closed, and one still sending its body is answered 408. A 1 MiB body
+# (REQUEST_BODY_MAX_BYTES) fits at about 50 KiB/s; nginx in front buffers whole requests.
+REQUEST_READ_TIMEOUT_SECONDS = 20
 # Seconds a stopping gunicorn gives the requests in flight (graceful_timeout); the web process's
 # stop grace on every platform is at least this.
 WEB_GRACEFUL_TIMEOUT_SECONDS = 30

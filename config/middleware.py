@@ -8,7 +8,15 @@ app's answer: a client with an expired token uploading a long post is told the a
 instead of being asked to sign in again. Bodies are at most config/limits.py's
 REQUEST_BODY_MAX_BYTES (1 MiB: Django's DATA_UPLOAD_MAX_MEMORY_SIZE, and nginx refuses larger ones),
 which the view would read into memory anyway.
+
+A client that does not send its whole body within REQUEST_READ_TIMEOUT_SECONDS
+(config/limits.py; gunicorn's worker, config/gunicorn_worker.py, enforces it) is answered 408
+here, and the thread that was waiting for it serves someone else.
 """
+
+from django.http import UnreadablePostError
+
+from api.errors import request_timeout
 
 
 class ReadWholeBodyMiddleware:
@@ -17,6 +25,9 @@ class ReadWholeBodyMiddleware:
 
     def __call__(self, request):
         if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
-            # Over DATA_UPLOAD_MAX_MEMORY_SIZE this raises RequestDataTooBig: a 413 (api/errors.py).
-            request.body  # noqa: B018 - read for its effect: the stream is consumed and kept
+            try:
+                # Over DATA_UPLOAD_MAX_MEMORY_SIZE this raises RequestDataTooBig: a 413 (api/errors.py).
+                request.body  # noqa: B018 - read for its effect: the stream is consumed and kept
+            except UnreadablePostError:
+                return request_timeout(request)
         return self.get_response(request)

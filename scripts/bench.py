@@ -133,6 +133,7 @@ def _server_env(database_url: str, port: int) -> dict:
         DATABASE_URL=database_url,
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
+        JWT_SIGNING_KEY=secrets.token_urlsafe(50),
         THROTTLE_ENABLED="false",
         BENCH_BASELINE_ENABLED="true",
         SECURE_SSL_REDIRECT="false",

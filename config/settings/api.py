@@ -4,9 +4,9 @@ JWT and the OpenAPI schema."""
 import hashlib
 from datetime import timedelta
 
-from config.env import env
+from config.env import DEBUG, env
 
-from .security import SECRET_KEY
+from .security import JWT_SIGNING_KEY, SECRET_KEY
 
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 THROTTLE_RATES = {
@@ -25,9 +25,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # The browsable HTML API only while developing (DEBUG): in production every endpoint answers
+    # JSON, even to a browser, and its forms are no second way in. /api/docs/ (Swagger UI) and
+    # /api/redoc/ render themselves and stay.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -47,10 +50,13 @@ REST_FRAMEWORK = {
     if THROTTLE_ENABLED
     else [],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
-    # Throttles count by client address: with one proxy in front (the platform's edge, or nginx),
-    # the last X-Forwarded-For entry, the one that proxy appended. Left unset, DRF would use the
-    # whole header, which the client writes: a made-up value per request would escape every throttle.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=1),
+    # Throttles count by client address. 0 (the default): the connection's own address, and
+    # X-Forwarded-For, which a client reaching gunicorn directly writes itself, is ignored. N: the
+    # entry N places from the right of X-Forwarded-For, the one the outermost proxy appended; each
+    # manifest sets the number its deployment shape needs (docs/security.md, "Deployment shapes").
+    # Left unset (None), DRF would use the whole header: a made-up value per request would escape
+    # every throttle.
+    "NUM_PROXIES": env.non_negative_int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # One error body for every 4xx and 5xx (api/errors.py, docs/api.md).
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
@@ -60,7 +66,6 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_FORMATTER_CLASS": "api.errors.ExceptionFormatter",
 }
 
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -68,8 +73,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    # A key of its own, so JWTs can be rotated without logging everyone out of the admin;
-    # without one, a key derived from SECRET_KEY (never the raw SECRET_KEY) signs them.
+    # A key of its own, required in production (config/settings/security.py); under DEBUG without
+    # one, a key derived from SECRET_KEY (never the raw SECRET_KEY) signs them.
     "SIGNING_KEY": JWT_SIGNING_KEY or hashlib.sha256(f"jwt:{SECRET_KEY}".encode()).hexdigest(),
     "AUTH_HEADER_TYPES": ("Bearer",),
     # Every token carries a digest of its owner's password hash: a password change (or an

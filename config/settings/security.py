@@ -25,10 +25,39 @@ if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
     )
 
+# --- JWT signing key -----------------------------------------------------------------------
+# A key of its own for JWTs (config/settings/api.py), so that a leaked or rotated SECRET_KEY
+# (sessions, CSRF, the admin) and the API's tokens are independent. Required in production and
+# held to the same strength as SECRET_KEY; under DEBUG, a key derived from SECRET_KEY stands in.
+GENERATE_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+if not DEBUG:
+    if not JWT_SIGNING_KEY:
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY is missing while DEBUG is false: JWTs need a signing key of their own, different from "
+            f"SECRET_KEY. Generate one with `{GENERATE_KEY}` and set it as a secret, as you did SECRET_KEY."
+        )
+    if JWT_SIGNING_KEY == SECRET_KEY:
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY is the same as SECRET_KEY: give JWTs a key of their own, so that either can leak or be "
+            f"rotated without the other. Generate one with `{GENERATE_KEY}`."
+        )
+    if len(JWT_SIGNING_KEY) < 50 or len(set(JWT_SIGNING_KEY)) < 5 or JWT_SIGNING_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY is shorter than 50 characters, has fewer than 5 distinct characters or is a development "
+            f"key: anyone who guesses it can sign tokens for any user. Generate a new one with `{GENERATE_KEY}`."
+        )
+
 # --- Hosts ---------------------------------------------------------------------------------
 # The platform's own public host name is added to the listed ones, not substituted for them; so
 # are its origins to a custom domain's.
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+if not DEBUG and "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS contains '*' while DEBUG is false: any Host header would be trusted (password-reset links, "
+        "absolute URLs, cache poisoning). List the host names this API answers to, e.g. "
+        "ALLOWED_HOSTS=blog.example.com; the platform's own host name is added for you."
+    )
 ALLOWED_HOSTS += [host for host in PLATFORM_HOSTS if host not in ALLOWED_HOSTS]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_TRUSTED_ORIGINS += [f"https://{host}" for host in PLATFORM_HOSTS if f"https://{host}" not in CSRF_TRUSTED_ORIGINS]

@@ -76,9 +76,13 @@ def env_example() -> dict[str, tuple[str, bool]]:
 
 
 def filled_env() -> dict[str, str]:
-    """.env.example's set values, with the two secrets a user must fill in filled in."""
+    """.env.example's set values, with the secrets a user must fill in filled in."""
     values = {name: value for name, (value, is_set) in env_example().items() if is_set}
-    values.update(SECRET_KEY=secrets.token_urlsafe(50), POSTGRES_PASSWORD=secrets.token_urlsafe(24))
+    values.update(
+        SECRET_KEY=secrets.token_urlsafe(50),
+        JWT_SIGNING_KEY=secrets.token_urlsafe(50),
+        POSTGRES_PASSWORD=secrets.token_urlsafe(24),
+    )
     return values
 
 
@@ -308,7 +312,7 @@ def test_env_example_lists_every_variable_compose_needs():
 def test_env_example_leaves_the_secrets_empty():
     """An example value would end up in production; an empty one stops the stack, naming it."""
     entries = env_example()
-    for name in ("SECRET_KEY", "POSTGRES_PASSWORD"):
+    for name in ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD"):
         assert entries[name] == ("", True), f"{name} must be set, and empty, in .env.example"
     for name in ("ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT"):
         assert entries[name][1], f"{name} must be set in .env.example"
@@ -350,6 +354,14 @@ def test_an_env_copied_without_a_secret_key_stops_the_app_naming_it(services, ap
     assert "ImproperlyConfigured: SECRET_KEY is missing" in result.stderr
 
 
+def test_an_env_copied_without_a_jwt_signing_key_stops_the_app_naming_it(services, app):
+    web = services[app["web"][0]]
+    copied = {**filled_env(), "JWT_SIGNING_KEY": env_example()["JWT_SIGNING_KEY"][0]}
+    result = _load_settings({**copied, **_app_environment(web)})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: JWT_SIGNING_KEY is missing" in result.stderr
+
+
 # --- The worker's healthcheck, run for real ---------------------------------------------------
 @pytest.fixture
 def empty_redis():
@@ -372,6 +384,7 @@ def test_worker_healthcheck_passes_while_its_worker_consumes_and_fails_once_stop
     env = {
         **BASE_ENV,
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
         "DEBUG": "false",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "REDIS_URL": empty_redis,

@@ -123,7 +123,7 @@ def test_collectstatic_as_built_needs_no_database_nor_the_real_secret(stages, tm
     words = shlex.split(run)
     assignments = dict(word.split("=", 1) for word in words if re.fullmatch(r"[A-Z_]+=.*", word))
     argv = [word for word in words if not re.fullmatch(r"[A-Z_]+=.*", word)]
-    assert set(assignments) <= {"SECRET_KEY", "DEBUG"}, assignments
+    assert set(assignments) <= {"SECRET_KEY", "JWT_SIGNING_KEY", "DEBUG"}, assignments
     assert argv[1:4] == ["manage.py", "collectstatic", "--noinput"], argv
     env = {
         **BASE_ENV,
@@ -185,6 +185,7 @@ def test_healthcheck_passes_on_a_serving_web_and_fails_without_one(runtime, tmp_
     env = {
         **BASE_ENV,
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
         "DEBUG": "false",
         "ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",

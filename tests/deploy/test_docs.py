@@ -96,13 +96,15 @@ print("READ " + json.dumps(sorted(read)))
 """
 
 SECRET = "docs-test-only-secret-" + "k" * 40
+JWT_KEY = "docs-test-only-jwt-key-" + "j" * 40
 # Each variant makes the settings take other branches, so that conditional reads are seen too.
 VARIANTS = {
     "embedded, debug": {"DEBUG": "true"},
-    "production defaults": {"DEBUG": "false", "SECRET_KEY": SECRET},
+    "production defaults": {"DEBUG": "false", "SECRET_KEY": SECRET, "JWT_SIGNING_KEY": JWT_KEY},
     "production with services": {
         "DEBUG": "false",
         "SECRET_KEY": SECRET,
+        "JWT_SIGNING_KEY": JWT_KEY,
         "DATABASE_URL": "postgres://blog:password@127.0.0.1:5432/blog",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "SENTRY_DSN": "https://public@127.0.0.1/1",

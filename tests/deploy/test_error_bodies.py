@@ -50,7 +50,7 @@ def validate(body: dict, status: int):
 
 
 def test_nginx_answers_errors_itself_for_the_expected_statuses():
-    assert sorted(status for status, _ in nginx_bodies()) == [413, 414, 429, 431, 502, 504]
+    assert sorted(status for status, _ in nginx_bodies()) == [403, 404, 413, 414, 429, 431, 502, 504]
 
 
 @pytest.mark.parametrize(("status", "raw"), nginx_bodies(), ids=lambda v: str(v)[:3])

@@ -9,6 +9,7 @@ import os
 # The suite runs with production defaults (DEBUG off) and a throwaway key; a real
 # SECRET_KEY from the caller's shell is never needed nor used.
 os.environ["SECRET_KEY"] = "test-only-secret-key-" + "x" * 40
+os.environ["JWT_SIGNING_KEY"] = "test-only-jwt-signing-key-" + "z" * 40
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Each xdist worker keeps its own throttle counters; a shared Redis cache would let

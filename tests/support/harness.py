@@ -19,7 +19,7 @@ Typical use, in a module-scoped fixture (see tests/system/test_nginx.py)::
 
 Pieces, usable on their own:
 - ``app_env(database_url, **overrides)``: a minimal environment for scripts/web (production
-  defaults, DEBUG off, a throwaway SECRET_KEY); nothing leaks in from the test process.
+  defaults, DEBUG off, throwaway SECRET_KEY and JWT_SIGNING_KEY); nothing leaks in from the test process.
 - ``live_database_url()``: DATABASE_URL of pytest-django's migrated test database; call it
   from a fixture that depends on ``django_db_setup``, in a module marked ``django_db``
   (pytest-django creates the database only when some selected test asks for it). Rows the
@@ -71,6 +71,7 @@ NGINX_CONF = ROOT / "nginx.conf"
 SCRIPTS_WEB = ROOT / "scripts" / "web"
 VENV_BIN = ROOT / ".venv" / "bin"
 TEST_SECRET_KEY = "e2e-only-secret-key-" + "y" * 40
+TEST_JWT_SIGNING_KEY = "e2e-only-jwt-signing-key-" + "w" * 40
 
 # The texts of nginx.conf a local run replaces, and how many times each must appear.
 UPSTREAM_TEXT = ("server web:8000;", 1)
@@ -106,6 +107,7 @@ def app_env(database_url: str, **overrides: str) -> dict[str, str]:
         "HOME": os.environ.get("HOME", "/tmp"),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "SECRET_KEY": TEST_SECRET_KEY,
+        "JWT_SIGNING_KEY": TEST_JWT_SIGNING_KEY,
         "DEBUG": "false",
         "DATABASE_URL": database_url,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -282,7 +282,9 @@ def nginx_directives(name: str) -> list[str]:
 
 def nginx_named_location_body(name: str) -> str:
     """The body of `return CODE '...'` in nginx.conf's `location @name`."""
-    match = re.search(rf"location @{re.escape(name)} \{{[^}}]*?return \d+ '(?P<body>[^']*)'", NGINX.read_text())
+    # The location's body may hold one level of braces (`types { }`).
+    block = r"(?:[^{}]|\{[^{}]*\})*?"
+    match = re.search(rf"location @{re.escape(name)} \{{{block}return \d+ '(?P<body>[^']*)'", NGINX.read_text())
     if not match:
         raise ValueError(f"nginx.conf has no `location @{name}` returning a body")
     return match["body"].replace("\\n", "\n")
@@ -308,6 +310,21 @@ def railway_deploys() -> dict[str, dict]:
 
 def compose_services() -> dict[str, dict]:
     return yaml.safe_load(COMPOSE.read_text()).get("services", {})
+
+
+_SUBSTITUTION = re.compile(r"\$\{(?P<name>\w+)(?::?-(?P<default>[^}]*))?\}")
+
+
+def compose_value(service: dict, name: str) -> str | None:
+    """A variable of a compose service's `environment`, its ${NAME:-default} substitution taken
+    at its default (what the service gets when .env does not set it)."""
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment if "=" in item)
+    value = environment.get(name)
+    if value is None:
+        return None
+    return _SUBSTITUTION.sub(lambda match: match["default"] or "", str(value))
 
 
 def fly_config() -> dict:

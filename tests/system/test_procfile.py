@@ -56,6 +56,7 @@ def _environment(database: str, broker: str, port: int, tmp_path) -> dict:
         DATABASE_URL=database,
         REDIS_URL=broker,
         SECRET_KEY=secrets.token_urlsafe(50),
+        JWT_SIGNING_KEY=secrets.token_urlsafe(50),
         DEBUG="false",
         SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1,localhost",

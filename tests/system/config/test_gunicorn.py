@@ -98,6 +98,16 @@ def test_a_long_query_string_that_nginx_passes_on_reaches_the_app(web):
     assert response.status == 200 and "posts" in response.json()
 
 
+@pytest.mark.parametrize("script_name", ["/zzz", "/api"])
+def test_a_clients_script_name_header_is_ignored(web, script_name):
+    """gunicorn took SCRIPT_NAME from any trusted peer's header ("*" trusted everyone): /zzz made
+    every request a 500, /api would have moved the whole URL space."""
+    response = harness.request("GET", web.url + "/api/", headers={"SCRIPT_NAME": script_name})
+    assert response.status == 200, response.body[:300]
+    assert "posts" in response.json()
+    assert response.json()["posts"].endswith("/api/posts/") and "/zzz" not in response.json()["posts"]
+
+
 def test_sigterm_stops_master_and_workers_cleanly_within_the_graceful_timeout(tmp_path):
     (tmp_path / "static").mkdir()
     env = child.app_env(WEB_CONCURRENCY="2", STATIC_ROOT=str(tmp_path / "static"))
@@ -201,9 +211,20 @@ def test_release_migrates_then_exits_without_serving(empty_database):
         assert f"'{table}'" in tables.stdout
 
 
-def test_the_web_process_does_not_start_without_a_secret_key(tmp_path):
-    """The real entry point, not just manage.py: gunicorn exits instead of serving."""
-    env = child.app_env(SECRET_KEY=None, PORT=str(free_port()))
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY is missing"),
+        ({"JWT_SIGNING_KEY": None}, "JWT_SIGNING_KEY is missing"),
+        ({"JWT_SIGNING_KEY": "too-short-a-key"}, "JWT_SIGNING_KEY is shorter than 50 characters"),
+        ({"JWT_SIGNING_KEY": harness.TEST_SECRET_KEY}, "JWT_SIGNING_KEY is the same as SECRET_KEY"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS contains '*'"),
+    ],
+    ids=["no-secret-key", "no-jwt-key", "weak-jwt-key", "jwt-key-equal-to-secret-key", "any-host"],
+)
+def test_the_web_process_does_not_start_with_bad_keys_or_any_host(overrides, says):
+    """The real entry point, not just manage.py: gunicorn exits instead of serving, naming the variable."""
+    env = child.app_env(PORT=str(free_port()), **overrides)
     result = subprocess.run([str(harness.SCRIPTS_WEB)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stdout + result.stderr
+    assert says in result.stdout + result.stderr

@@ -105,6 +105,7 @@ def fly():
         engine.start_redis(deployment, aliases=(f"fly-{APP}-redis.upstash.io",), args=("--requirepass", redis_password))
         secrets = {
             "SECRET_KEY": engine.secret_key(),
+            "JWT_SIGNING_KEY": engine.secret_key(),
             "DATABASE_URL": f"postgres://{db.user}:{db.password}@{APP}-db.flycast:5432/{db.database}?sslmode=disable",
             "REDIS_URL": f"redis://default:{redis_password}@fly-{APP}-redis.upstash.io:6379",
             "SENTRY_DSN": "http://public@127.0.0.1:9/1",  # nothing listens: events would be dropped

@@ -152,6 +152,7 @@ def host(tmp_path_factory):
         engine.start_redis(deployment, aliases=("redis-host.example.internal",), args=("--requirepass", redis_password))
         config_vars = {
             "SECRET_KEY": engine.secret_key(),
+            "JWT_SIGNING_KEY": engine.secret_key(),
             "ALLOWED_HOSTS": PUBLIC_HOST,
             "DATABASE_URL": f"postgres://{db.user}:{db.password}@{db_host}:5432/{db.database}?sslmode=require",
             "REDIS_URL": f"redis://:{redis_password}@redis-host.example.internal:6379",

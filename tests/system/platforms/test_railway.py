@@ -129,6 +129,7 @@ def railway():
         assert all(hosts.values()), f"the engine gave no IPv6 address on {SUBNET}: {hosts}"
         shared = {
             "SECRET_KEY": engine.secret_key(),
+            "JWT_SIGNING_KEY": engine.secret_key(),
             "DATABASE_URL": f"postgresql://postgres:{db.password}@postgres.railway.internal:5432/railway",
             "REDIS_URL": f"redis://default:{redis_password}@redis.railway.internal:6379",
         }

@@ -70,7 +70,9 @@ def service_env(service: dict, resources: dict, instance: int) -> dict:
         if "fromGroup" in item:
             for grouped in GROUPS[item["fromGroup"]]:
                 env[grouped["key"]] = (
-                    resources["generated"][grouped["key"]] if grouped.get("generateValue") else grouped["value"]
+                    resources["generated"].setdefault(grouped["key"], engine.secret_key())
+                    if grouped.get("generateValue")
+                    else grouped["value"]
                 )
         elif "fromDatabase" in item:
             assert item["fromDatabase"] == {"name": DATABASE["name"], "property": "connectionString"}
@@ -79,7 +81,11 @@ def service_env(service: dict, resources: dict, instance: int) -> dict:
             assert item["fromService"]["type"] == "keyvalue" and item["fromService"]["property"] == "connectionString"
             env[item["key"]] = resources["redis_url"]
         else:
-            env[item["key"]] = resources["generated"][item["key"]] if item.get("generateValue") else item["value"]
+            env[item["key"]] = (
+                resources["generated"].setdefault(item["key"], engine.secret_key())
+                if item.get("generateValue")
+                else item["value"]
+            )
     web = service["type"] == "web"
     env.update(
         {
@@ -138,7 +144,7 @@ def render():
         resources = {
             "database_url": f"postgresql://{db.user}:{db.password}@{db_host}/{db.database}",
             "redis_url": f"redis://{redis_host}:6379",
-            "generated": {"SECRET_KEY": engine.secret_key()},
+            "generated": {},  # generateValue: made once, shared by every service
         }
         instances = deploy(deployment, resources)
         web = instances[WEB["name"]][0]

@@ -9,6 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from tests.support.contract import (
     bearer,
     error,
+    error_codes,
     error_message,
     field_errors,
     obtain_tokens,
@@ -216,6 +217,20 @@ def test_logout_needs_credentials(user):
     unauthorized(APIClient().post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json"))
     assert snapshot() == before
     ok(refresh(tokens["refresh"]))  # still usable: nothing was revoked
+
+
+def test_a_revoked_refresh_token_is_the_same_401_at_refresh_and_at_logout(user):
+    """A client handles a dead refresh token one way wherever it sends it: 401 `token_not_valid`."""
+    tokens = obtain_tokens(user.username)
+    client = bearer(tokens["access"])
+    assert client.post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json").status_code == 204
+    before = snapshot()
+    again = client.post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json")
+    refreshed = refresh(tokens["refresh"])
+    assert error_codes(again, 401) == error_codes(refreshed, 401) == {None: ["token_not_valid"]}
+    assert error_message(again, 401) == error_message(refreshed, 401)
+    unauthorized(again)
+    assert snapshot() == before
 
 
 def test_logout_without_a_refresh_token_is_400(auth_client):

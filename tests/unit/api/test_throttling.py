@@ -48,8 +48,11 @@ def test_anonymous_reads_are_throttled_by_the_anon_rate(small_rates, api_client,
 
 
 @pytest.mark.django_db
-def test_a_made_up_x_forwarded_for_does_not_escape_the_anon_rate(small_rates, api_client):
-    """Behind one proxy (NUM_PROXIES=1) the client address is the entry that proxy appended."""
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_a_made_up_x_forwarded_for_does_not_escape_the_anon_rate(small_rates, api_client, settings, proxies):
+    """With no proxy (NUM_PROXIES=0, the default) the header is ignored; behind one
+    (NUM_PROXIES=1) the client address is the entry that proxy appended."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
     statuses = [
         api_client.get("/api/posts/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7").status_code for n in range(4)
     ]

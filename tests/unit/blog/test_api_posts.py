@@ -419,6 +419,11 @@ def test_filters_combine(api_client, user, other_user):
         ({"author": "me"}, {"author"}),
         ({"published": "maybe"}, {"published"}),
         ({"published": "yes"}, {"published"}),
+        # Present but empty: the schema's integer, boolean and date-time allow no "" (was "no filter").
+        ({"author": ""}, {"author"}),
+        ({"published": ""}, {"published"}),
+        ({"created_before": ""}, {"created_before"}),
+        ({"author": "1.0"}, {"author"}),
         ({"created_after": "yesterday"}, {"created_after"}),
         ({"created_before": "2024-13-01"}, {"created_before"}),
         ({"author": "x", "created_after": "y", "published": "z"}, {"author", "created_after", "published"}),
@@ -504,6 +509,27 @@ def test_ordering(api_client, ordered_posts, ordering, expected):
     assert ids(body) == [ordered_posts[key].pk for key in expected]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ordering=-published_at&ordering=title",  # what openapi-python-client and openapi-fetch send
+        "ordering=-published_at,title",
+        "ordering=-published_at,title&ordering=created_at",
+    ],
+)
+def test_ordering_by_several_fields_in_either_form(api_client, ordered_posts, query):
+    """Two posts published at one time: the second field decides between them, whichever form sent it."""
+    ordered_posts["a"].published_at = ordered_posts["c"].published_at
+    ordered_posts["a"].save()
+    body = ok(api_client.get(f"/api/posts/?{query}"))
+    assert ids(body) == [ordered_posts[key].pk for key in "bac"]
+
+
+@pytest.mark.parametrize("ordering", ["author", "-body", "title,nope", "", "title,", "?"])
+def test_unknown_or_empty_ordering_is_400_naming_it(api_client, ordered_posts, ordering):
+    assert set(field_errors(api_client.get("/api/posts/", {"ordering": ordering}))) == {"ordering"}
+
+
 def test_ordering_breaks_ties_by_the_default_order(api_client):
     """Equal sort keys fall back to newest first, so paging through them never repeats or skips a post."""
     now = timezone.now()
@@ -541,6 +567,27 @@ def test_page_size_is_honoured_and_kept_in_links(api_client):
     assert len(body["results"]) == 3
     assert "page_size=3" in body["next"] and "page=3" in body["next"]
     assert "page_size=3" in body["previous"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page_size": "null"},
+        {"page_size": "0"},
+        {"page_size": "-1"},
+        {"page_size": "2.0"},
+        {"page_size": ""},
+        {"page": "abc"},
+        {"page": "0"},
+        {"page": "1.5"},
+        {"page": "last"},
+    ],
+)
+def test_page_and_page_size_other_than_whole_numbers_from_1_are_400_naming_them(api_client, published, params):
+    """The schema says integers of at least 1: the rest is refused, not read as the first page or
+    the default size (found by Schemathesis' negative_data_rejection)."""
+    assert set(field_errors(api_client.get("/api/posts/", params))) == set(params)
+    assert set(field_errors(api_client.get(f"/api/posts/{published.pk}/comments/", params))) == set(params)
 
 
 def test_page_size_is_capped_at_100(api_client, user):

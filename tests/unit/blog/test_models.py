@@ -1,18 +1,53 @@
 """The database's own guarantees: constraints that hold even for writes that bypass the services."""
 
+import factory
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from blog.models import Comment, Notification, Post, Subscription
-from tests.support.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory
+from tests.support.factories import CommentFactory, NotificationFactory, PostFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
+class TutorialPostFactory(factory.django.DjangoModelFactory):
+    """The seed tutorial's factory, as written there: published=True and no published_at."""
+
+    class Meta:
+        model = Post
+
+    author = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Post {n}")
+    body = "Some text."
+    published = True
+
+
+def test_a_factory_that_sets_published_gets_a_published_at():
+    before = timezone.now()
+    post = TutorialPostFactory()
+    stored = Post.objects.get(pk=post.pk)
+    assert stored.published and before <= stored.published_at <= timezone.now()
+    assert Post.objects.published().filter(pk=post.pk).exists()
+
+
+def test_orm_code_publishing_a_post_fills_published_at(user):
+    created = Post.objects.create(author=user, title="t", body="b", published=True, published_at=None)
+    assert Post.objects.get(pk=created.pk).published_at is not None
+    draft = PostFactory(author=user)
+    draft.published = True
+    draft.save(update_fields=["published"])  # as an admin action or a data migration would
+    assert Post.objects.get(pk=draft.pk).published_at is not None
+    # A date the code gives is kept.
+    given = timezone.now() - timezone.timedelta(days=3)
+    kept = Post.objects.create(author=user, title="t", body="b", published=True, published_at=given)
+    assert Post.objects.get(pk=kept.pk).published_at == given
+
+
 def test_a_published_post_needs_published_at(user):
+    # The constraint stays for writes that bypass save().
     with pytest.raises(IntegrityError), transaction.atomic():
-        Post.objects.create(author=user, title="t", body="b", published=True, published_at=None)
+        Post.objects.bulk_create([Post(author=user, title="t", body="b", published=True, published_at=None)])
     post = PostFactory(author=user, live=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         Post.objects.filter(pk=post.pk).update(published_at=None)

@@ -54,6 +54,52 @@ def test_a_secret_key_starting_with_a_dollar_sign_is_used_as_given():
     assert child.settings_of(env, "SECRET_KEY") == {"SECRET_KEY": key}
 
 
+# --- JWT_SIGNING_KEY and ALLOWED_HOSTS -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("jwt_key", "says"),
+    [
+        (None, "JWT_SIGNING_KEY is missing"),
+        ("", "JWT_SIGNING_KEY is missing"),
+        ("same-as-secret", "JWT_SIGNING_KEY is the same as SECRET_KEY"),
+        (secrets.token_urlsafe(30), "JWT_SIGNING_KEY is shorter than 50 characters"),
+        ("ab" * 40, "fewer than 5 distinct characters"),
+        ("django-insecure-" + secrets.token_urlsafe(50), "development key"),
+    ],
+    ids=["missing", "empty", "equal-to-secret-key", "short", "low-entropy", "django-insecure"],
+)
+def test_production_refuses_a_missing_weak_or_shared_jwt_signing_key(jwt_key, says):
+    if jwt_key == "same-as-secret":
+        jwt_key = STRONG_KEY
+    env = child.app_env(SECRET_KEY=STRONG_KEY, JWT_SIGNING_KEY=jwt_key, DEBUG="false")
+    message = _fails_naming(child.manage("check", env=env), "JWT_SIGNING_KEY")
+    assert says in message
+    assert "secrets.token_urlsafe" in message  # says how to make a good one
+
+
+def test_jwts_are_signed_with_jwt_signing_key_itself():
+    key = secrets.token_urlsafe(50)
+    env = child.app_env(SECRET_KEY=STRONG_KEY, JWT_SIGNING_KEY=key)
+    assert child.settings_of(env, "SIMPLE_JWT")["SIMPLE_JWT"]["SIGNING_KEY"] == key
+
+
+def test_debug_without_a_jwt_signing_key_derives_one_that_is_not_the_secret_key():
+    env = child.app_env(SECRET_KEY=STRONG_KEY, JWT_SIGNING_KEY=None, DEBUG="true")
+    signing_key = child.settings_of(env, "SIMPLE_JWT")["SIMPLE_JWT"]["SIGNING_KEY"]
+    assert signing_key and STRONG_KEY not in signing_key
+
+
+@pytest.mark.parametrize("hosts", ["*", "blog.example.com,*"])
+def test_production_refuses_any_host(hosts):
+    env = child.app_env(ALLOWED_HOSTS=hosts, DEBUG="false")
+    message = _fails_naming(child.manage("check", env=env), "ALLOWED_HOSTS")
+    assert "'*'" in message and "ALLOWED_HOSTS=blog.example.com" in message  # says what to set instead
+
+
+def test_debug_accepts_any_host():
+    env = child.app_env(ALLOWED_HOSTS="*", DEBUG="true")
+    assert "*" in child.settings_of(env, "ALLOWED_HOSTS")["ALLOWED_HOSTS"]
+
+
 # --- Any other bad value -------------------------------------------------------------------------
 BAD_VALUES = [
     ("WEB_CONCURRENCY", "three"),
@@ -185,3 +231,19 @@ def test_the_cache_is_redis_with_redis_url_and_local_memory_without():
 
     local = child.settings_of(child.app_env(REDIS_URL=None, CACHE_URL=None), "CACHES")
     assert local["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.parametrize(("debug", "browsable"), [("false", False), ("true", True)])
+def test_the_browsable_api_renders_only_with_debug(debug, browsable):
+    renderers = child.settings_of(child.app_env(DEBUG=debug), "REST_FRAMEWORK")["REST_FRAMEWORK"][
+        "DEFAULT_RENDERER_CLASSES"
+    ]
+    assert renderers[0] == "rest_framework.renderers.JSONRenderer"
+    assert ("rest_framework.renderers.BrowsableAPIRenderer" in renderers) is browsable
+
+
+def test_with_no_proxy_settings_nothing_a_client_writes_is_trusted():
+    """The shipped defaults are those of gunicorn reachable directly (docs/security.md)."""
+    loaded = child.settings_of(child.app_env(), "REST_FRAMEWORK", "FORWARDED_ALLOW_IPS")
+    assert loaded["REST_FRAMEWORK"]["NUM_PROXIES"] == 0
+    assert loaded["FORWARDED_ALLOW_IPS"] == "127.0.0.1,::1"
