@@ -267,10 +267,14 @@ class SearchFilterExtension(OpenApiFilterExtension):
                 name=self.target.search_param,
                 schema={"type": "string", "maxLength": SEARCH_MAX_LENGTH},
                 location="query",
-                description=f"Every word must appear in one of: {', '.join(fields)} (case-insensitive). "
+                description=getattr(self.target, "search_description", None)
+                or f"Every word must appear in one of: {', '.join(fields)} (case-insensitive). "
                 f"At most {SEARCH_MAX_TERMS} words and {SEARCH_MAX_LENGTH} characters; more answers 400.",
             )
         ]
+
+
+PAGE_DESCRIPTION = "Page number, from 1; a page past the end answers 404, anything but a whole number of 1 or more 400."
 
 
 class PageNumberPaginationExtension(OpenApiFilterExtension):
@@ -284,8 +288,7 @@ class PageNumberPaginationExtension(OpenApiFilterExtension):
                 name=paginator.page_query_param,
                 schema={"type": "integer", "minimum": 1},
                 location="query",
-                description="Page number, from 1; a page past the end answers 404, anything but a whole "
-                "number of 1 or more 400.",
+                description=getattr(paginator, "page_description", PAGE_DESCRIPTION),
             ),
             build_parameter_type(
                 name=paginator.page_size_query_param,

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.http import JsonResponse
 from django.urls import reverse
 
+from api.pagination import BoundedCountPaginator
 from blog.models import Post
 from blog.selectors import COMMENT_COUNT
 from blog.serializers import PostSerializer
@@ -37,8 +38,12 @@ def post_list(request):
         .annotate(comment_count=COMMENT_COUNT)
         .values(*COLUMNS.values())[:PAGE_SIZE]
     )
-    count = published.count()
+    # The API's count, bounded the same way (exact up to a threshold, then the planner's estimate).
+    counter = BoundedCountPaginator(published, PAGE_SIZE)
+    count = counter.count
     results = [{name: _json(row[column]) for name, column in COLUMNS.items()} for row in rows]
     # Only the first page is served here; the next one is the API's.
     next_url = request.build_absolute_uri(f"{reverse('post-list')}?page=2") if count > PAGE_SIZE else None
-    return JsonResponse({"count": count, "next": next_url, "previous": None, "results": results})
+    return JsonResponse(
+        {"count": count, "count_exact": counter.count_exact, "next": next_url, "previous": None, "results": results}
+    )

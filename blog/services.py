@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from . import outbox
+from . import outbox, read_cache
 from .models import Comment, Notification, Post, Subscription
 
 
@@ -44,6 +44,8 @@ def post_publish(*, post: Post) -> Post:
             published=True, published_at=now, notifications_pending=True, updated_at=now
         )
         post.published, post.published_at, post.notifications_pending, post.updated_at = True, now, True, now
+        # A queryset update sends no post_save: the read cache is told here.
+        read_cache.invalidate()
         transaction.on_commit(lambda: outbox.notifications_enqueue(post_id=post.pk))
     return post
 

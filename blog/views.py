@@ -1,16 +1,19 @@
 """The HTTP layer: parse, authorize (blog/permissions.py), call a service or selector, serialize. No business rules."""
 
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.filters import OrderingFilter
 from api.mixins import ServiceCreateMixin, ServiceUpdateMixin
+from api.pagination import BoundedCountPagination
 
 from . import selectors, services
-from .filters import PostFilter
+from .filters import PostFilter, PostSearchFilter
 from .permissions import IsOwnerOrReadOnly
 from .serializers import (
     CommentSerializer,
@@ -35,9 +38,12 @@ class PostViewSet(ServiceCreateMixin, ServiceUpdateMixin, viewsets.ModelViewSet)
     lookup_value_regex = r"\d+"
     serializer_class = PostSerializer
     permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsOwnerOrReadOnly]
+    filter_backends = [DjangoFilterBackend, PostSearchFilter, OrderingFilter]
     filterset_class = PostFilter
     search_fields = ["title", "body"]
-    ordering_fields = ["created_at", "published_at", "title"]
+    # rank: relevance to `search` (0 without one), blog/filters.py.
+    ordering_fields = ["created_at", "published_at", "title", "rank"]
+    pagination_class = BoundedCountPagination
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self):

@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/blog_bench"
 # Kept in step with bench/management/commands/seed_bench.py.
 WRITER = ("bench-writer", "bench-writer-password-123")
-FILTERED_QUERY = "published=true&created_after=2025-07-01T00:00:00Z&search=postgres&ordering=-published_at"
+DEFAULT_READ_CACHE_URL = "redis://127.0.0.1:6379/0"
+SEARCH_TERM = "postgres"
+FILTERED_QUERY = f"published=true&created_after=2025-07-01T00:00:00Z&search={SEARCH_TERM}&ordering=-published_at"
 
 # wrk runs one Lua state per thread: done() sums the per-thread counters and prints one
 # parseable line, latency in microseconds.
@@ -54,13 +56,43 @@ end
 """
 
 
+# Per data set size: (name, path and query, signed in?, connections or None for --connections).
+# Anonymous reads of the post list and detail are answered by the read cache (after the first
+# request); signed-in ones, and the baseline, by the database every time.
+ENDPOINTS = [
+    ("baseline", "/bench/baseline/posts/", False, None),
+    ("health", "/health/", False, None),
+    ("list anon (cache)", "/api/posts/", False, None),
+    ("list signed-in", "/api/posts/", True, None),
+    ("search signed-in", f"/api/posts/?search={SEARCH_TERM}", True, None),
+    ("search ranked", f"/api/posts/?search={SEARCH_TERM}&ordering=-rank", True, None),
+    ("filtered+search", f"/api/posts/?{FILTERED_QUERY}", True, None),
+    ("deep page signed-in", "/api/posts/?page=50", True, None),
+    ("detail anon (cache)", "/api/posts/{detail}/", False, None),
+    ("detail signed-in", "/api/posts/{detail}/", True, None),
+    ("list anon, 4 conn", "/api/posts/", False, 4),
+    ("list signed-in, 4 conn", "/api/posts/", True, 4),
+    # Measured again after the API's reads: the machine's load drifts, the mean of both is the
+    # yardstick. Before the creates, so that every read sees the same data.
+    ("baseline (again)", "/bench/baseline/posts/", False, None),
+    ("create (JWT)", "/api/posts/", True, None),
+]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=12, help="seconds measured per endpoint (default 12)")
+    parser.add_argument(
+        "--posts",
+        default="10000,100000",
+        help="comma-separated data set sizes, in posts (default 10000,100000); each size has its own "
+        "database (BENCH_DATABASE_URL's name plus _<posts>), seeded once, with posts/20 authors and 5 "
+        "comments a post",
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds measured per endpoint (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load first (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--cold-runs", type=int, default=5, help="cold starts measured, the median is shown")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts measured, the median is shown")
     parser.add_argument("--suite", action="store_true", help="also time the test suite, -n auto against -n 0")
     parser.add_argument("--only", default="", help="comma-separated endpoint names to measure (default all)")
     args = parser.parse_args()
@@ -69,51 +101,42 @@ def main() -> int:
     if not wrk:
         print("scripts/bench: wrk is not installed; install it with `apt-get install -y wrk`.", file=sys.stderr)
         return 2
+    sizes = [int(size) for size in args.posts.split(",") if size.strip()]
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    cache_url = os.environ.get("BENCH_READ_CACHE_URL", DEFAULT_READ_CACHE_URL)
     port = _free_port()
-    env = _server_env(database_url, port)
     print(f"machine: {os.cpu_count()} cores, load average {_load()}")
-    print(f"database: {_redact(database_url)}")
+    answering = "answering" if _redis_answers(cache_url) else "NOT answering: no read cache"
+    print(f"read cache: {_redact(cache_url)} ({answering})")
+    wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+    results, cold = {}, []
+    for posts in sizes:
+        url = _sized(database_url, posts)
+        env = _server_env(url, cache_url, port)
+        print(f"\n== {posts:,} posts: database {_redact(url)}", flush=True)
+        _create_database(url)
+        _run(["scripts/release"], env)
+        sizes_args = [f"--posts={posts}", f"--authors={max(posts // 20, 10)}", f"--comments={posts * 5}"]
+        _run([sys.executable, "manage.py", "seed_bench", *sizes_args], env)
+        if not cold:
+            cold = [_cold_start(env, port) for _ in range(args.cold_runs)]
+        results[posts] = _measure(wrk, env, port, args, wanted)
+    server_errors = sum(stats.pop("_server_errors") for stats in results.values())
 
-    _create_database(database_url)
-    _run(["scripts/release"], env)
-    _run([sys.executable, "manage.py", "seed_bench"], env)
-
-    cold = [_cold_start(env, port) for _ in range(args.cold_runs)]
-
-    base = f"http://127.0.0.1:{port}"
-    with _server(env, port) as log_path:
-        detail_id = _check_same_data(base)
-        token = _token(base)
-        endpoints = [
-            ("baseline", f"{base}/bench/baseline/posts/", {}),
-            ("list", f"{base}/api/posts/", {}),
-            ("filtered+search", f"{base}/api/posts/?{FILTERED_QUERY}", {}),
-            ("detail", f"{base}/api/posts/{detail_id}/", {}),
-            # Measured again after the API's reads: the machine's load drifts, the mean of both is
-            # the yardstick. Before the creates, so that every read sees the same data.
-            ("baseline (again)", f"{base}/bench/baseline/posts/", {}),
-            ("create (JWT)", f"{base}/api/posts/", {"method": "POST", "token": token}),
-        ]
-        wanted = {name.strip() for name in args.only.split(",") if name.strip()}
-        results = {}
-        with tempfile.TemporaryDirectory() as scripts_dir:
-            for name, url, options in endpoints:
-                if wanted and name.split(" ")[0] not in wanted:
-                    continue
-                script = Path(scripts_dir) / f"{len(results)}.lua"
-                script.write_text(_lua(**options))
-                if args.warmup:
-                    _wrk(wrk, url, script, args.threads, args.connections, args.warmup)
-                results[name] = _wrk(wrk, url, script, args.threads, args.connections, args.duration)
-                print(f"  measured {name}: {results[name]['rps']:.0f} requests/s", flush=True)
-        server_errors = _count_server_errors(log_path)
-
-    _print_table(results, args)
     print(
-        f"\ncold start (scripts/web to first /health/ 200), {len(cold)} runs: median {statistics.median(cold):.2f} s "
-        f"(min {min(cold):.2f}, max {max(cold):.2f})"
+        f"\nwrk: {args.connections} connections unless the row says otherwise, {args.threads} threads, "
+        f"{args.duration} s per endpoint after {args.warmup} s of warm-up"
     )
+    for posts, measured in results.items():
+        _print_table(posts, measured)
+    if len(results) > 1:
+        _print_growth(results)
+    _print_targets(results)
+    if cold:
+        print(
+            f"\ncold start (scripts/web to first /health/ 200), {len(cold)} runs: "
+            f"median {statistics.median(cold):.2f} s (min {min(cold):.2f}, max {max(cold):.2f})"
+        )
     print(f"server log: {server_errors} lines at ERROR or above")
     if args.suite:
         _time_suite(database_url)
@@ -121,16 +144,42 @@ def main() -> int:
     return 0
 
 
+def _measure(wrk: str, env: dict, port: int, args, wanted: set) -> dict:
+    base = f"http://127.0.0.1:{port}"
+    results = {}
+    with _server(env, port) as log_path:
+        detail_id = _check_same_data(base)
+        token = _token(base)
+        with tempfile.TemporaryDirectory() as scripts_dir:
+            for name, path, signed_in, connections in ENDPOINTS:
+                if wanted and name not in wanted and name.split(" ")[0] not in wanted:
+                    continue
+                url = base + path.format(detail=detail_id)
+                method = "POST" if name.startswith("create") else "GET"
+                script = Path(scripts_dir) / f"{len(results)}.lua"
+                script.write_text(_lua(method=method, token=token if signed_in else ""))
+                conns = connections or args.connections
+                if args.warmup:
+                    _wrk(wrk, url, script, args.threads, conns, args.warmup)
+                results[name] = _wrk(wrk, url, script, min(args.threads, conns), conns, args.duration)
+                results[name]["connections"] = conns
+                print(f"  measured {name}: {results[name]['rps']:.0f} requests/s", flush=True)
+        results["_server_errors"] = _count_server_errors(log_path)
+    return results
+
+
 # --- The server -----------------------------------------------------------------------------
-def _server_env(database_url: str, port: int) -> dict:
+def _server_env(database_url: str, cache_url: str, port: int) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        # The benchmark's server is self-contained: no broker, no shared cache, no error reporting.
-        if key not in {"REDIS_URL", "CACHE_URL", "SENTRY_DSN", "DATABASE_URL"}
+        # The benchmark's server is self-contained: no broker, no shared cache, no error reporting;
+        # the read cache in its own Redis database.
+        if key not in {"REDIS_URL", "CACHE_URL", "SENTRY_DSN", "DATABASE_URL", "READ_CACHE_URL", "READ_CACHE_ENABLED"}
     }
     env.update(
         DATABASE_URL=database_url,
+        READ_CACHE_URL=cache_url,
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         JWT_SIGNING_KEY=secrets.token_urlsafe(50),
@@ -235,15 +284,13 @@ def _token(base: str) -> str:
 
 # --- wrk ------------------------------------------------------------------------------------
 def _lua(method: str = "GET", token: str = "") -> str:
-    if method == "GET":
-        return LUA_COMMON
-    body = json.dumps({"title": "A benchmark post", "body": "Written by scripts/bench: " + "lorem ipsum " * 40})
-    return (
-        f'wrk.method = "{method}"\n'
-        f"wrk.body = {_lua_string(body)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {token}"\n' + LUA_COMMON
-    )
+    lines = [f'wrk.method = "{method}"']
+    if method != "GET":
+        body = json.dumps({"title": "A benchmark post", "body": "Written by scripts/bench: " + "lorem ipsum " * 40})
+        lines += [f"wrk.body = {_lua_string(body)}", 'wrk.headers["Content-Type"] = "application/json"']
+    if token:
+        lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+    return "\n".join(lines) + "\n" + LUA_COMMON
 
 
 def _lua_string(text: str) -> str:
@@ -262,35 +309,66 @@ def _wrk(wrk: str, url: str, script: Path, threads: int, connections: int, durat
     return stats
 
 
-def _print_table(results: dict, args) -> None:
-    baselines = [results[name]["rps"] for name in ("baseline", "baseline (again)") if name in results]
-    yardstick = statistics.mean(baselines) if baselines else None
-    print(
-        f"\nwrk: {args.connections} connections, {args.threads} threads, {args.duration} s per endpoint "
-        f"after {args.warmup} s of warm-up"
-    )
-    header = (
-        f"{'endpoint':<18} {'requests/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'2xx':>8} {'vs baseline':>11}"
-    )
-    print(header)
-    print("-" * len(header))
-    for name, stats in results.items():
+def _yardstick(measured: dict) -> float | None:
+    baselines = [measured[name]["rps"] for name in ("baseline", "baseline (again)") if name in measured]
+    return statistics.mean(baselines) if baselines else None
+
+
+def _print_table(posts: int, measured: dict) -> None:
+    """A Markdown table: docs/performance.md takes it as printed."""
+    yardstick = _yardstick(measured)
+    print(f"\n{posts:,} posts\n")
+    print("| endpoint | conn | requests/s | p50 ms | p99 ms | errors | vs baseline |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, stats in measured.items():
         ratio = f"{stats['rps'] / yardstick:.0%}" if yardstick and not name.startswith("baseline") else ""
         print(
-            f"{name:<18} {stats['rps']:>10.0f} {stats['p50_us'] / 1000:>8.1f} {stats['p99_us'] / 1000:>8.1f} "
-            f"{stats['errors']:>7} {stats['ok']:>8} {ratio:>11}"
+            f"| {name} | {stats['connections']} | {stats['rps']:.0f} | {stats['p50_us'] / 1000:.1f} | "
+            f"{stats['p99_us'] / 1000:.1f} | {stats['errors']} | {ratio} |"
         )
-    print("errors: non-2xx answers plus socket errors (connect, read, write, timeout); 2xx: answers counted by status")
-    if "list" in results and yardstick:
-        listing = results["list"]
-        print("\ntargets:")
-        _target(
-            "list requests/s >= 70% of the baseline",
-            listing["rps"] / yardstick >= 0.7,
-            f"{listing['rps'] / yardstick:.0%}",
+    print("\nerrors: non-2xx answers plus socket errors (connect, read, write, timeout)")
+
+
+def _print_growth(results: dict) -> None:
+    small, large = min(results), max(results)
+    print(f"\ngrowth: each figure at {large:,} posts over the same at {small:,}\n")
+    print(f"| endpoint | requests/s {small:,} | requests/s {large:,} | ratio | p99 ms {small:,} | p99 ms {large:,} |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, stats in results[small].items():
+        if name not in results[large]:
+            continue
+        other = results[large][name]
+        print(
+            f"| {name} | {stats['rps']:.0f} | {other['rps']:.0f} | {other['rps'] / stats['rps']:.0%} | "
+            f"{stats['p99_us'] / 1000:.1f} | {other['p99_us'] / 1000:.1f} |"
         )
-        _target("list p99 < 100 ms", listing["p99_us"] < 100_000, f"{listing['p99_us'] / 1000:.1f} ms")
-        _target("list errors == 0", listing["errors"] == 0, str(listing["errors"]))
+
+
+def _print_targets(results: dict) -> None:
+    print("\ntargets:")
+    small, large = min(results), max(results)
+    if small != large:
+        for name, stats in results[small].items():
+            if name in results[large] and name not in ("health", "create (JWT)"):
+                ratio = results[large][name]["rps"] / stats["rps"]
+                label = f"{name} at {large:,} keeps >= 80% of its requests/s at {small:,}"
+                _target(label, ratio >= 0.8, f"{ratio:.0%}")
+    for posts, measured in results.items():
+        for search in ("search signed-in", "search ranked"):
+            if search in measured and "list signed-in" in measured:
+                ratio = measured[search]["rps"] / measured["list signed-in"]["rps"]
+                _target(f"{search} >= 70% of list signed-in at {posts:,}", ratio >= 0.7, f"{ratio:.0%}")
+        for cached in ("list anon (cache)", "detail anon (cache)"):
+            if cached in measured and "health" in measured:
+                ratio = measured[cached]["rps"] / measured["health"]["rps"]
+                _target(f"{cached} >= 50% of /health/ at {posts:,}", ratio >= 0.5, f"{ratio:.0%}")
+    for name in ("list anon, 4 conn", "list signed-in, 4 conn"):
+        if name in results[large]:
+            p99 = results[large][name]["p99_us"] / 1000
+            _target(f"{name}: p99 < 50 ms at {large:,}", p99 < 50, f"{p99:.1f} ms")
+    for posts, measured in results.items():
+        errors = sum(stats["errors"] for stats in measured.values())
+        _target(f"no errors at {posts:,}", errors == 0, str(errors))
 
 
 def _target(label: str, met: bool, figure: str) -> None:
@@ -335,6 +413,20 @@ def _run(command: list[str], env: dict) -> None:
         raise SystemExit(f"scripts/bench: {' '.join(command)} failed with exit status {completed.returncode}")
     for line in completed.stdout.splitlines()[-1:]:
         print(line)
+
+
+def _sized(database_url: str, posts: int) -> str:
+    parts = urllib.parse.urlparse(database_url)
+    return parts._replace(path=f"{parts.path}_{posts}").geturl()
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
 
 
 def _free_port() -> int:

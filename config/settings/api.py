@@ -1,12 +1,11 @@
 """The API: Django REST framework (with the project's classes, by dotted path), throttle rates,
 JWT and the OpenAPI schema."""
 
-import hashlib
 from datetime import timedelta
 
 from config.env import DEBUG, env
 
-from .security import JWT_SIGNING_KEY, SECRET_KEY
+from .security import JWT_SIGNING_KEY
 
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 THROTTLE_RATES = {
@@ -73,9 +72,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    # A key of its own, required in production (config/settings/security.py); under DEBUG without
-    # one, a key derived from SECRET_KEY (never the raw SECRET_KEY) signs them.
-    "SIGNING_KEY": JWT_SIGNING_KEY or hashlib.sha256(f"jwt:{SECRET_KEY}".encode()).hexdigest(),
+    # JWT_SIGNING_KEY, or a key derived from SECRET_KEY, never SECRET_KEY itself (config/settings/security.py).
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     # Every token carries a digest of its owner's password hash: a password change (or an
     # admin's reset) revokes every access and refresh token issued before it.

@@ -37,6 +37,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Anonymous post reads from Redis (blog/read_cache.py): after the headers every answer carries
+    # (security, CORS), before sessions and authentication, so that a hit runs no SQL query.
+    "blog.read_cache.ReadCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,5 +1,9 @@
 """The database: DATABASE_URL (SQLite in a file when unset)."""
 
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env
 
 from .core import BASE_DIR
@@ -18,3 +22,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DB_STATEMENT_TIMEOUT_MS = env.non_negative_int("DB_STATEMENT_TIMEOUT_MS", default=10_000)
     if DB_STATEMENT_TIMEOUT_MS:
         options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+
+# The Postgres text search configuration of the post search (blog/search.py): stemming and stop
+# words of one language. The release step (migrate) rebuilds the stored search column when it changes.
+SEARCH_CONFIG = env.str("SEARCH_CONFIG", default="english")
+if not re.fullmatch(r"[a-z_]+", SEARCH_CONFIG):
+    raise ImproperlyConfigured(
+        f"SEARCH_CONFIG={SEARCH_CONFIG!r} is not a text search configuration name: use one that Postgres lists "
+        "in `\\dF` (psql), e.g. english, simple, french, german."
+    )

@@ -1,5 +1,8 @@
 """The secret key, hosts, HTTPS, cookies, CORS and the request body limit."""
 
+import hashlib
+import hmac
+
 from django.core.exceptions import ImproperlyConfigured
 
 from config import limits
@@ -26,27 +29,31 @@ if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     )
 
 # --- JWT signing key -----------------------------------------------------------------------
-# A key of its own for JWTs (config/settings/api.py), so that a leaked or rotated SECRET_KEY
-# (sessions, CSRF, the admin) and the API's tokens are independent. Required in production and
-# held to the same strength as SECRET_KEY; under DEBUG, a key derived from SECRET_KEY stands in.
+# JWTs (config/settings/api.py) are signed with a key of their own, never SECRET_KEY itself. Set,
+# JWT_SIGNING_KEY is held to SECRET_KEY's strength and must differ from it, so either can leak or
+# be rotated without the other. Unset, a key is derived from SECRET_KEY (HMAC-SHA256 under a label
+# of its own): as strong as SECRET_KEY, the same in every process, but rotated with it.
 GENERATE_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
-if not DEBUG:
-    if not JWT_SIGNING_KEY:
-        raise ImproperlyConfigured(
-            "JWT_SIGNING_KEY is missing while DEBUG is false: JWTs need a signing key of their own, different from "
-            f"SECRET_KEY. Generate one with `{GENERATE_KEY}` and set it as a secret, as you did SECRET_KEY."
-        )
-    if JWT_SIGNING_KEY == SECRET_KEY:
+JWT_SIGNING_KEY_LABEL = b"blog-api jwt signing key"
+_configured_jwt_key = env.str("JWT_SIGNING_KEY", default="")
+if _configured_jwt_key and not DEBUG:
+    if _configured_jwt_key == SECRET_KEY:
         raise ImproperlyConfigured(
             "JWT_SIGNING_KEY is the same as SECRET_KEY: give JWTs a key of their own, so that either can leak or be "
-            f"rotated without the other. Generate one with `{GENERATE_KEY}`."
+            f"rotated without the other. Generate one with `{GENERATE_KEY}`, or unset it to derive one."
         )
-    if len(JWT_SIGNING_KEY) < 50 or len(set(JWT_SIGNING_KEY)) < 5 or JWT_SIGNING_KEY.startswith("django-insecure"):
+    if (
+        len(_configured_jwt_key) < 50
+        or len(set(_configured_jwt_key)) < 5
+        or _configured_jwt_key.startswith("django-insecure")
+    ):
         raise ImproperlyConfigured(
             "JWT_SIGNING_KEY is shorter than 50 characters, has fewer than 5 distinct characters or is a development "
             f"key: anyone who guesses it can sign tokens for any user. Generate a new one with `{GENERATE_KEY}`."
         )
+JWT_SIGNING_KEY = (
+    _configured_jwt_key or hmac.new(SECRET_KEY.encode(), JWT_SIGNING_KEY_LABEL, hashlib.sha256).hexdigest()
+)
 
 # --- Hosts ---------------------------------------------------------------------------------
 # The platform's own public host name is added to the listed ones, not substituted for them; so

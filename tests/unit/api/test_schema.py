@@ -153,7 +153,8 @@ def test_publish_auth_and_pagination_bodies_are_typed(schema):
     assert "content" not in paths["/api/auth/logout/"]["post"]["responses"]["204"]
     assert body(paths["/api/posts/"]["get"], "200") == {"$ref": "#/components/schemas/PaginatedPostList"}
     envelope = schema["components"]["schemas"]["PaginatedPostList"]["properties"]
-    assert set(envelope) == {"count", "next", "previous", "results"}
+    assert set(envelope) == {"count", "count_exact", "next", "previous", "results"}
+    assert envelope["count_exact"]["type"] == "boolean"
     assert envelope["results"]["items"] == {"$ref": "#/components/schemas/Post"}
 
 
@@ -172,8 +173,11 @@ def test_posts_list_documents_filters_search_ordering_and_pagination(schema):
         "-published_at",
         "title",
         "-title",
+        "rank",
+        "-rank",
     }
     assert parameters["page"]["schema"]["type"] == "integer"
+    assert "Full-text search" in parameters["search"]["description"]
 
 
 def test_path_ids_are_integers(schema):
@@ -288,6 +292,8 @@ def test_ordering_is_documented_as_generated_clients_send_it(schema):
         "-published_at": "ORDERING_PUBLISHED_AT_DESC",
         "title": "ORDERING_TITLE",
         "-title": "ORDERING_TITLE_DESC",
+        "rank": "ORDERING_RANK",
+        "-rank": "ORDERING_RANK_DESC",
     }
 
 

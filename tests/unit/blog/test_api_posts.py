@@ -548,8 +548,9 @@ def test_ordering_breaks_ties_by_the_default_order(api_client):
 def test_pagination_envelope_and_default_page_size(api_client):
     PostFactory.create_batch(25, live=True)
     first = ok(api_client.get("/api/posts/"))
-    assert set(first) == {"count", "next", "previous", "results"}
+    assert set(first) == {"count", "count_exact", "next", "previous", "results"}
     assert first["count"] == 25
+    assert first["count_exact"] is True
     assert len(first["results"]) == 20
     assert first["previous"] is None
     assert first["next"].startswith("http://testserver/api/posts/?") and "page=2" in first["next"]
@@ -616,4 +617,10 @@ def test_page_past_the_end_is_404_json(api_client):
 
 
 def test_an_empty_list_is_one_empty_page(api_client):
-    assert ok(api_client.get("/api/posts/")) == {"count": 0, "next": None, "previous": None, "results": []}
+    assert ok(api_client.get("/api/posts/")) == {
+        "count": 0,
+        "count_exact": True,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }

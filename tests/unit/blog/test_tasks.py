@@ -205,6 +205,7 @@ def test_the_sweeps_default_grace_is_its_interval(audience, task_runs, settings)
 # --- Configuration -----------------------------------------------------------------------
 def test_beat_runs_the_outbox_sweep_every_minute_and_the_token_flush_daily():
     assert celery_app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
+    celery_app.loader.import_default_modules()  # what a worker does at start: autodiscovers every app's tasks
     entries = Scheduler(app=celery_app, lazy=True)
     entries.merge_inplace(celery_app.conf.beat_schedule)  # what beat itself does with the setting
 
