@@ -4,23 +4,14 @@ housekeeping of the JWT tables, run by beat. No logic of their own."""
 from celery import shared_task
 from django.core.management import call_command
 
-from config import limits
-from config.celery import TRANSIENT_ERRORS
+from config.celery import MAIL_TASK_OPTIONS
 
 from . import services, verification
 
 
 @shared_task(
     name=verification.SEND_TASK,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=6,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=limits.NOTIFY_SOFT_TIME_LIMIT_SECONDS,
-    time_limit=limits.NOTIFY_TIME_LIMIT_SECONDS,
+    **MAIL_TASK_OPTIONS,
 )
 def send_verification_email(user_id: int) -> int:
     return verification.verification_mail_send(user_id=user_id)

@@ -3,8 +3,7 @@
 
 from celery import shared_task
 
-from config import limits
-from config.celery import TRANSIENT_ERRORS
+from config.celery import MAIL_TASK_OPTIONS
 
 from . import outbox
 
@@ -12,15 +11,7 @@ from . import outbox
 @shared_task(
     name=outbox.NOTIFY_TASK,
     bind=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=6,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=limits.NOTIFY_SOFT_TIME_LIMIT_SECONDS,
-    time_limit=limits.NOTIFY_TIME_LIMIT_SECONDS,
+    **MAIL_TASK_OPTIONS,
 )
 def notify_subscribers(self, post_id: int) -> int:
     return outbox.post_notify_subscribers(post_id=post_id)

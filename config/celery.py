@@ -9,11 +9,28 @@ from celery.signals import setup_logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from config import limits
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Failures a task that sends mail retries: the mail server or the database being briefly
 # unreachable (blog/tasks.py and accounts/tasks.py).
 TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OperationalError, InterfaceError)
+
+# The policy of every task that sends mail from an outbox (blog/tasks.py, accounts/tasks.py):
+# retried with jittered backoff on transient errors only, acknowledged once done (a worker lost
+# mid-task leaves it to another), and bounded by the time limits the platforms' stop grace outlasts.
+MAIL_TASK_OPTIONS = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "soft_time_limit": limits.NOTIFY_SOFT_TIME_LIMIT_SECONDS,
+    "time_limit": limits.NOTIFY_TIME_LIMIT_SECONDS,
+}
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
