@@ -32,6 +32,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise ValidationError(errors)
         return super().paginate_queryset(queryset, request, view)
 
+    def get_paginated_response_schema(self, schema):
+        """Every key of the envelope is in every answer: `next` and `previous` are null on the last
+        and first pages, never missing, so generated clients type them as nullable, not optional."""
+        envelope = super().get_paginated_response_schema(schema)
+        envelope["required"] = [*envelope.get("required", []), "next", "previous"]
+        return envelope
+
     @staticmethod
     def _valid(request, name) -> bool:
         if name not in request.query_params:

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
+from rest_framework.test import APIClient
 
 from tests.support.external import ROOT, python
 
@@ -311,3 +312,17 @@ def test_every_paginated_list_documents_its_400(schema):
 def test_page_and_page_size_are_integers_from_1(schema):
     parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/posts/"]["get"]["parameters"]}
     assert parameters["page"] == parameters["page_size"] == {"type": "integer", "minimum": 1}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/posts/", "/api/subscriptions/", "/api/notifications/"])
+def test_a_list_envelope_requires_every_key_an_answer_carries(schema, path, user):
+    """Nullable is not optional: a key every answer carries (`next` is null on the last page) is
+    required, or generated clients type it as possibly missing (Unset, `?:`)."""
+    client = APIClient()
+    client.force_authenticate(user=user)
+    response = client.get(path)
+    assert response.status_code == 200, response.content[:300]
+    ref = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert set(response.json()) == set(component["properties"]) == set(component["required"])
