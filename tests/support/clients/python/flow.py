@@ -145,6 +145,14 @@ def run(base_url: str) -> None:
     as_reader = signed_in(base_url, reader_tokens.access)
 
     assert expect(me.sync_detailed(client=as_reader), User).id == reader.id
+    # Only an author with a published post can be followed (no account is revealed by its id).
+    introduction = expect(
+        posts_create.sync_detailed(client=as_author, body=PostRequest(title="About me", body="Engines.")),
+        Post,
+        HTTPStatus.CREATED,
+    )
+    expect(posts_publish.sync_detailed(introduction.id, client=as_author), Post)
+    step("a first post, so that the author can be followed")
     follow = expect(
         subscriptions_create.sync_detailed(client=as_reader, body=SubscriptionRequest(author=author.id)),
         Subscription,

@@ -127,6 +127,13 @@ async function main(baseUrl: string): Promise<void> {
 
   const me = await expectData(asReader.GET("/api/me/"));
   assert(me.id === reader.id, "me is the reader");
+  // Only an author with a published post can be followed (no account is revealed by its id).
+  const introduction = await expectData(
+    asAuthor.POST("/api/posts/", { body: { title: "About me", body: "Engines." } }),
+    201,
+  );
+  await expectData(asAuthor.POST("/api/posts/{id}/publish/", { params: { path: { id: introduction.id } } }));
+  step("a first post, so that the author can be followed");
   const follow = await expectData(asReader.POST("/api/subscriptions/", { body: { author: author.id } }), 201);
   assert(follow.author === author.id, "following the author");
   step("follow");
