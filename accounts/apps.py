@@ -7,3 +7,8 @@ class AccountsConfig(AppConfig):
     EmailVerification, whether a user's address is verified."""
 
     name = "accounts"
+
+    def ready(self) -> None:
+        # Registers the tasks in every Django process: the web process enqueues the verification
+        # mail by name (accounts/verification.py), and only a worker autodiscovers tasks by itself.
+        from . import tasks  # noqa: F401
