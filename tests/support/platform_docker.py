@@ -23,6 +23,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 import pytest
+from django.core import signing
 
 IMAGE = "blog-api"  # docker-compose.yml's `image:`: the name compose-smoke loads the build under
 POSTGRES_IMAGE = "postgres:16"
@@ -396,11 +397,47 @@ def emails_in(log: str, title: str) -> int:
     return len(re.findall(rf"Subject: New post by [\w.@+-]+: {re.escape(title)}(?:\\n|\n|\")", log))
 
 
+def verification_token(log: str, user: User) -> str | None:
+    """The token of the verification link mailed to the user (the log record email backend writes
+    each email to the worker's log), found by the account its claims name."""
+    for quoted in re.findall(r"token=([\w%.:-]+)", log):
+        token = urllib.parse.unquote(quoted)
+        try:
+            claims = json.loads(signing.b64_decode(token.split(":")[0].encode()))
+        except ValueError:
+            continue
+        if isinstance(claims, dict) and claims.get("user") == user.id:
+            return token
+    return None
+
+
+def verify_email(base: str, headers: dict[str, str], worker: Container, user: User) -> None:
+    """Follow the link of the user's verification email: only a verified address is emailed."""
+    token = wait_until(
+        lambda: verification_token(worker.logs(), user), f"the verification email of {user.username} in the log"
+    )
+    verified = request(base, "POST", "/api/auth/email/verify/", headers=headers, body={"token": token})
+    assert verified.status == 200 and verified.json()["email_verified"] is True, verified.body[:500]
+
+
+def become_public(base: str, headers: dict[str, str], author: User) -> None:
+    """Only an author with a published post can be followed."""
+    body = {"title": f"Hello from {author.username}", "body": "A first post."}
+    created = request(base, "POST", "/api/posts/", headers=headers, token=author.access, body=body)
+    assert created.status == 201, (created.status, created.body[:500])
+    post_id = created.json()["id"]
+    published = request(base, "POST", f"/api/posts/{post_id}/publish/", headers=headers, token=author.access)
+    assert published.status == 200, (published.status, published.body[:500])
+
+
 def whole_user_flow(base: str, headers: dict[str, str], worker: Container, db: Postgres) -> dict:
-    """Sign up an author and a reader, the reader follows, the author writes and publishes; the
+    """Sign up an author and a reader; the reader verifies the address from the mailed link, the
+    author publishes a first post, the reader follows, the author writes and publishes; the
     reader's notification is delivered by `worker` (its email in that container's log, the row
     emailed) and listed by the API. Returns what happened, for the test's message."""
     author, reader = sign_up(base, headers, "author"), sign_up(base, headers, "reader")
+    verify_email(base, headers, worker, reader)
+    become_public(base, headers, author)
     follow = request(
         base, "POST", "/api/subscriptions/", headers=headers, token=reader.access, body={"author": author.id}
     )
