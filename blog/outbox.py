@@ -5,7 +5,8 @@
 2. `notifications_enqueue` hands the notify task to the broker. If the broker is unreachable the
    publish still succeeds: the post just stays pending.
 3. The notify task (`tasks.notify_subscribers`) runs `post_notify_subscribers`: one notification
-   per subscriber, one email to each whose address is verified (accounts/verification.py), then
+   per subscriber (whoever followed the author when the post was published, however late the
+   task runs), one email to each whose address is verified (accounts/verification.py), then
    the flag is cleared. Running it twice is harmless.
 4. Beat runs the sweep task every OUTBOX_SWEEP_SECONDS: `notifications_sweep` enqueues again
    whatever is still pending (a lost enqueue, a task that gave up).
@@ -74,7 +75,9 @@ def post_notify_subscribers(*, post_id: int) -> int:
     post = Post.objects.published().select_related("author").filter(pk=post_id).first()
     if post is None:  # deleted or never published: nothing to notify
         return 0
-    recipients = selectors.subscriber_ids(author_id=post.author_id)
+    # Those who followed when the post was published: when the task runs (seconds later, or after
+    # a broker outage) does not change who hears of it.
+    recipients = selectors.subscriber_ids(author_id=post.author_id, followed_by=post.published_at)
     Notification.objects.bulk_create(
         [Notification(recipient_id=recipient_id, post=post) for recipient_id in recipients],
         ignore_conflicts=True,

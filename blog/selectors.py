@@ -4,6 +4,8 @@ Each list selector returns rows with everything its serializer needs (author joi
 comment counts annotated), so a page costs the same number of queries whatever its size.
 """
 
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -51,8 +53,12 @@ def notification_list(*, user) -> QuerySet[Notification]:
     )
 
 
-def subscriber_ids(*, author_id: int) -> list[int]:
-    return list(Subscription.objects.filter(author_id=author_id).values_list("subscriber_id", flat=True))
+def subscriber_ids(*, author_id: int, followed_by: datetime | None = None) -> list[int]:
+    """Who follows the author; with `followed_by`, only those who already did at that moment."""
+    subscriptions = Subscription.objects.filter(author_id=author_id)
+    if followed_by is not None:
+        subscriptions = subscriptions.filter(created_at__lte=followed_by)
+    return list(subscriptions.values_list("subscriber_id", flat=True))
 
 
 def public_authors() -> QuerySet:

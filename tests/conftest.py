@@ -3,10 +3,12 @@ tests/support/environment.py; helpers live in tests/support/."""
 
 import fcntl
 import uuid
+from datetime import timedelta
 
 import environ
 import pytest
 from celery import signals
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
@@ -96,8 +98,9 @@ def audience(db):
     alice, bob = verified(UserFactory()), verified(UserFactory())
     no_email = UserFactory(email="")
     outsider = UserFactory()
+    followed = timezone.now() - timedelta(days=1)  # before any post a test publishes or back-dates
     for subscriber in (alice, bob, no_email):
-        SubscriptionFactory(subscriber=subscriber, author=author)
+        SubscriptionFactory(subscriber=subscriber, author=author, created_at=followed)
     SubscriptionFactory(subscriber=outsider)  # follows another author
     return Audience(author=author, alice=alice, bob=bob, no_email=no_email, outsider=outsider)
 

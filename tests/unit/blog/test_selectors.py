@@ -1,5 +1,7 @@
 """Selectors, called directly: who sees what, and what each row carries (and does not)."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
@@ -92,3 +94,12 @@ def test_subscriber_ids(user, other_user):
     SubscriptionFactory(author=other_user)
     assert selectors.subscriber_ids(author_id=user.pk) == [other_user.pk]
     assert selectors.subscriber_ids(author_id=other_user.pk + 1000) == []
+
+
+def test_subscriber_ids_followed_by_a_moment_leaves_out_later_followers(user, other_user):
+    earlier = SubscriptionFactory(subscriber=other_user, author=user)
+    later = SubscriptionFactory(author=user, created_at=earlier.created_at + timedelta(seconds=1))
+    assert selectors.subscriber_ids(author_id=user.pk, followed_by=earlier.created_at) == [other_user.pk]
+    assert sorted(selectors.subscriber_ids(author_id=user.pk, followed_by=later.created_at)) == sorted(
+        [other_user.pk, later.subscriber_id]
+    )
