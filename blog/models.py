@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -43,7 +43,14 @@ class Post(models.Model):
             models.Index(fields=["-created_at", "-id"], condition=PostQuerySet.PUBLISHED, name="post_public_list_idx"),
             models.Index(fields=["author", "-created_at"], name="post_author_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="post_created_idx"),
-            models.Index(fields=["-published_at"], name="post_published_at_idx"),
+            # `ordering=-published_at` (api.filters.OrderingFilter: nulls last, then the default
+            # order as tie-breaker): published posts newest first, read in order, drafts after them.
+            models.Index(
+                F("published_at").desc(nulls_last=True),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="post_published_order_idx",
+            ),
             models.Index(fields=["title"], name="post_title_idx"),
             # The outbox sweep reads only pending rows.
             models.Index(fields=["id"], condition=Q(notifications_pending=True), name="post_outbox_pending_idx"),

@@ -548,6 +548,19 @@ def test_unknown_or_empty_ordering_is_400_naming_it(api_client, ordered_posts, o
     assert set(field_errors(api_client.get("/api/posts/", {"ordering": ordering}))) == {"ordering"}
 
 
+@pytest.mark.parametrize("ordering", ["-published_at", "published_at"])
+def test_the_writers_drafts_come_after_the_published_posts_in_either_published_at_order(auth_client, user, ordering):
+    """A draft has no publication date: it is listed after every published post, either way, and
+    on Postgres the index for this order reads the published posts first (test_indexes.py)."""
+    now = timezone.now()
+    older = PostFactory(author=user, live=True, published_at=now - timedelta(hours=2))
+    newer = PostFactory(author=user, live=True, published_at=now - timedelta(hours=1))
+    drafts = [PostFactory(author=user, created_at=now - timedelta(minutes=m)) for m in (2, 1)]
+    published_in_order = [older.pk, newer.pk] if ordering == "published_at" else [newer.pk, older.pk]
+    body = ok(auth_client.get("/api/posts/", {"ordering": ordering}))
+    assert ids(body) == [*published_in_order, drafts[1].pk, drafts[0].pk]  # drafts newest first
+
+
 def test_ordering_breaks_ties_by_the_default_order(api_client):
     """Equal sort keys fall back to newest first, so paging through them never repeats or skips a post."""
     now = timezone.now()
