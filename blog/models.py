@@ -45,6 +45,7 @@ class Post(models.Model):
             models.Index(fields=["-created_at", "-id"], name="post_created_idx"),
             # `ordering=-published_at` (api.filters.OrderingFilter: nulls last, then the default
             # order as tie-breaker): published posts newest first, read in order, drafts after them.
+            # Created on Postgres only (migration 0004): SQLite refuses NULLS LAST in an index.
             models.Index(
                 F("published_at").desc(nulls_last=True),
                 F("created_at").desc(),
