@@ -157,6 +157,12 @@ WEB_CONCURRENCY = env.positive_int("WEB_CONCURRENCY", default=2)
 # contending for the GIL halved throughput in scripts/bench; raise it for slow upstream calls.
 WEB_THREADS = env.positive_int("WEB_THREADS", default=1)
 WEB_TIMEOUT = env.positive_int("WEB_TIMEOUT", default=limits.WEB_TIMEOUT_SECONDS)
+# Requests after which a gunicorn worker is replaced by a fresh one; 0 (the default) never. A
+# replacement boots Django again (about a second of a core), and workers under even load reach the
+# count together: with 1000 and 2 workers, scripts/bench saw both restart at once every few
+# seconds and the list's p99 at 4 connections go from 52 ms to 1.5 s. Set it only to contain a
+# leak you have measured, high enough that a restart is rare at your peak.
+WEB_MAX_REQUESTS = env.non_negative_int("WEB_MAX_REQUESTS", default=0)
 # Addresses gunicorn takes X-Forwarded-Proto (and the like) from. Loopback only by default, so a
 # port reachable from anywhere (`docker run -p`) believes no client's header; each manifest whose
 # proxy connects from elsewhere (nginx in compose, a platform's edge) sets it (docs/security.md,

@@ -6,7 +6,16 @@ Celery and Sentry in a process that serves nothing.
 """
 
 from config import limits
-from config.env import FORWARDED_ALLOW_IPS, LOG_JSON, LOG_LEVEL, PORT, WEB_CONCURRENCY, WEB_THREADS, WEB_TIMEOUT
+from config.env import (
+    FORWARDED_ALLOW_IPS,
+    LOG_JSON,
+    LOG_LEVEL,
+    PORT,
+    WEB_CONCURRENCY,
+    WEB_MAX_REQUESTS,
+    WEB_THREADS,
+    WEB_TIMEOUT,
+)
 from config.logging import stdout_config
 
 bind = f"0.0.0.0:{PORT}"
@@ -14,9 +23,10 @@ workers = WEB_CONCURRENCY
 threads = WEB_THREADS
 # Threaded even with one thread: it stops listening at once on SIGTERM (config/gunicorn_worker.py).
 worker_class = "config.gunicorn_worker.DrainingThreadWorker"
-# Recycle workers now and then so a slow leak cannot grow forever; jitter avoids restarting all at once.
-max_requests = 1000
-max_requests_jitter = 100
+# Workers are not recycled unless WEB_MAX_REQUESTS says so (config/env.py says why); when they
+# are, the jitter spreads the restarts over half the count, so the workers do not restart together.
+max_requests = WEB_MAX_REQUESTS
+max_requests_jitter = WEB_MAX_REQUESTS // 2
 timeout = WEB_TIMEOUT
 # gunicorn's largest: the same 8 KiB as nginx's request line (large_client_header_buffers), so
 # a long query string nginx passes on is not refused behind it.

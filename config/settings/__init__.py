@@ -8,7 +8,15 @@ Each module below declares the settings of its concern; this one gathers them fo
 """
 
 # Read before Django by gunicorn's master too (config/gunicorn.py); settings like any other here.
-from config.env import DEBUG, FORWARDED_ALLOW_IPS, PORT, WEB_CONCURRENCY, WEB_THREADS, WEB_TIMEOUT  # noqa: F401
+from config.env import (  # noqa: F401
+    DEBUG,
+    FORWARDED_ALLOW_IPS,
+    PORT,
+    WEB_CONCURRENCY,
+    WEB_MAX_REQUESTS,
+    WEB_THREADS,
+    WEB_TIMEOUT,
+)
 
 from .api import *  # noqa: F403
 from .cache import *  # noqa: F403

@@ -125,6 +125,27 @@ def test_sigterm_stops_master_and_workers_cleanly_within_the_graceful_timeout(tm
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
+@pytest.mark.parametrize(("max_requests", "requests", "replaced"), [(None, 1200, False), ("40", 120, True)])
+def test_a_worker_is_replaced_by_a_fresh_one_only_past_web_max_requests(tmp_path, max_requests, requests, replaced):
+    """Replacing a worker boots Django again: by default (1,200 requests, past the 1,000 that used
+    to recycle it) the worker serves on; with WEB_MAX_REQUESTS=40 it is replaced, and nothing fails."""
+    (tmp_path / "static").mkdir()
+    extra = {"WEB_MAX_REQUESTS": max_requests} if max_requests else {}
+    env = child.app_env(WEB_CONCURRENCY="1", STATIC_ROOT=str(tmp_path / "static"), **extra)
+    web = harness.Gunicorn.start(env, tmp_path)
+    try:
+        assert _wait_for(lambda: len(_children(web.process.pid)) == 1)
+        first = _children(web.process.pid)
+        statuses = {harness.request("GET", f"{web.url}/health/").status for _ in range(requests)}
+        assert _wait_for(lambda: len(_children(web.process.pid)) == 1)
+        now = _children(web.process.pid)
+    finally:
+        web.stop()
+    assert statuses == {200}
+    assert ("Autorestarting worker" in web.output()) is replaced
+    assert (now != first) is replaced
+
+
 def _read_status(sock) -> str:
     """The status line of the response on sock ("" if the server closed or reset it unanswered)."""
     try:

@@ -121,6 +121,7 @@ BAD_VALUES = [
     ("SENTRY_TRACES_SAMPLE_RATE", "20"),
     ("WEB_THREADS", "4.5"),
     ("WEB_TIMEOUT", "30s"),
+    ("WEB_MAX_REQUESTS", "-1"),
     ("PORT", "http"),
     ("CONN_MAX_AGE", "forever"),
     ("DB_STATEMENT_TIMEOUT_MS", "-1"),
