@@ -3,6 +3,7 @@
 from django.db import connection
 from django.db.models import FloatField, Value
 from django_filters import rest_framework as filters
+from rest_framework.settings import api_settings
 
 from api.filters import (
     MAX_ID,
@@ -58,7 +59,9 @@ class PostSearchFilter(SearchFilter):
         "English by default, treats them); stop words such as `the` are ignored, and a search of stop "
         "words only finds nothing; a word without a letter or digit (`%`, an emoji) matches as a case-insensitive "
         "substring instead. Newest first unless `ordering` says otherwise: `ordering=-rank` puts "
-        "the most relevant first (title matches weigh more). On SQLite (the embedded mode) every word "
+        f"the most relevant first (title matches weigh more) among the {search.RANK_MAX_MATCHES:,} newest "
+        "matches, and leaves older ones out (`count` counts those ranked); to rank older posts, add "
+        "`created_before`. On SQLite (the embedded mode) every word "
         "must appear in the title or the body as a case-insensitive substring. "
         f"At most {SEARCH_MAX_TERMS} words and {SEARCH_MAX_LENGTH} characters; more answers 400."
     )
@@ -66,7 +69,17 @@ class PostSearchFilter(SearchFilter):
     def filter_queryset(self, request, queryset, view):
         terms = self.get_search_terms(request)
         if terms and connection.vendor == "postgresql":
-            return search.search(queryset, terms)
+            return search.search(queryset, terms, ranked=_ordered_by_rank(request))
         if terms:
             queryset = super().filter_queryset(request, queryset, view)
         return queryset.annotate(rank=Value(0.0, output_field=FloatField()))
+
+
+def _ordered_by_rank(request) -> bool:
+    # `ordering` as OrderingFilter reads it: repeated, comma-separated, or both.
+    fields = (
+        field.strip().lstrip("-")
+        for value in request.query_params.getlist(api_settings.ORDERING_PARAM)
+        for field in value.split(",")
+    )
+    return "rank" in fields

@@ -48,6 +48,30 @@ def test_ordering_by_rank_puts_title_matches_first(api_client):
     assert ids(ok(api_client.get("/api/posts/", {"ordering": "-rank"}))) == [in_body.pk, in_title.pk]
 
 
+def test_ordering_by_rank_ranks_the_newest_matches_only(api_client, monkeypatch):
+    """Ranking reads every ranked post: it ranks the RANK_MAX_MATCHES newest matches, and the
+    count, the pages and `created_before` all agree on which those are."""
+    monkeypatch.setattr(search, "RANK_MAX_MATCHES", 3)
+    now = timezone.now()
+    oldest_best = PostFactory(live=True, title="Redis", body="redis", created_at=now - timezone.timedelta(days=9))
+    in_title = PostFactory(live=True, title="Redis notes", body="text", created_at=now - timezone.timedelta(days=3))
+    in_body = [
+        PostFactory(live=True, title="Notes", body="about redis", created_at=now - timezone.timedelta(days=days))
+        for days in (1, 2)
+    ]
+    PostFactory(live=True, title="Unrelated", body="caching", created_at=now)
+    ranked = ok(api_client.get("/api/posts/", {"search": "redis", "ordering": "-rank"}))
+    assert ids(ranked) == [in_title.pk, in_body[0].pk, in_body[1].pk]
+    assert (ranked["count"], ranked["count_exact"]) == (3, True)
+    # The list form of `ordering` ranks the same way; newest first is not capped.
+    as_list = ok(api_client.get("/api/posts/", {"search": "redis", "ordering": ["title", "-rank"]}))
+    assert set(ids(as_list)) == {in_title.pk, *(post.pk for post in in_body)}
+    assert ok(api_client.get("/api/posts/", {"search": "redis"}))["count"] == 4
+    # Older matches are ranked once the search is narrowed to them.
+    older = {"search": "redis", "ordering": "-rank", "created_before": (now - timezone.timedelta(days=2.5)).isoformat()}
+    assert ids(ok(api_client.get("/api/posts/", older))) == [oldest_best.pk, in_title.pk]
+
+
 def test_search_reads_the_gin_index(api_client):
     author = UserFactory()
     _published(500, author)
