@@ -1,14 +1,16 @@
 """The read cache: anonymous post list and detail answers kept in Redis, never stale.
 
-Every answer is stored under a key holding the current *version* of the blog's public data, a
-random token in Redis. Any write that could change a post read (a post created, changed,
+Every answer is stored (one entry per URL) with the *version* of the blog's public data it was
+computed under, a random token in Redis, and served only while that token is the current one. Any write that could change a post read (a post created, changed,
 published or deleted; a comment created, changed or deleted; a user changed or deleted, whose
 name the posts carry) replaces the token: once when it happens and again once its transaction
 commits (`transaction.on_commit`). A reader reads the token *before* it queries the database, so:
 
 - a reader holding the new token started after the commit, and its queries see the write;
-- a reader that read the old token stores its answer under the old token, which nobody reads
-  again (entries expire after ENTRY_SECONDS).
+- a reader that read the old token stores its answer with the old token, which no reader
+  takes for the current one again (entries expire after ENTRY_SECONDS).
+
+A reader gets the token and the URL's entry in one round trip.
 
 So a read that starts after a write's answer never gets an answer from before it. Tokens are
 random, never counters: an evicted or lost version key cannot bring an old token back.
@@ -92,12 +94,20 @@ def invalidate() -> None:
     transaction.on_commit(_change_version)
 
 
-def _current_version(client) -> str:
-    version = client.get(VERSION_KEY)
-    if version is None:
+def _lookup(client, request) -> tuple[str, str, dict[bytes, bytes]]:
+    """The request's entry key, the current version, and the entry if it holds that version's
+    answer ({} otherwise). The version and the entry come in one round trip (a pipeline): the
+    entry's key does not depend on the version, the version is stored in the entry."""
+    key = f"{VERSION_KEY}:entry:{_url_digest(request)}"
+    with client.pipeline(transaction=False) as pipe:
+        pipe.get(VERSION_KEY)
+        pipe.hgetall(key)
+        version, entry = pipe.execute()
+    if version is None:  # a new or emptied Redis: the first reader sets a version
         client.set(VERSION_KEY, uuid.uuid4().hex, nx=True)
         version = client.get(VERSION_KEY)
-    return version.decode()
+    version = version.decode()
+    return key, version, entry if entry.get(b"version", b"").decode() == version else {}
 
 
 @receiver([post_save, post_delete], sender=Post)
@@ -125,11 +135,10 @@ class ReadCacheMiddleware:
                 response["Cache-Control"] = "private, no-store"
             return response
         client = _client() if time.monotonic() >= _down_until else None
-        key = None
+        key = version = None
         if client is not None:
             try:
-                key = _entry_key(_current_version(client), request)
-                entry = client.hgetall(key)
+                key, version, entry = _lookup(client, request)
             except redis.RedisError as exc:
                 _failed(exc)
                 entry = None
@@ -148,7 +157,15 @@ class ReadCacheMiddleware:
         if key is not None:
             try:
                 with client.pipeline(transaction=False) as pipe:
-                    pipe.hset(key, mapping={"body": response.content, "type": response["Content-Type"], "etag": etag})
+                    pipe.hset(
+                        key,
+                        mapping={
+                            "version": version,
+                            "body": response.content,
+                            "type": response["Content-Type"],
+                            "etag": etag,
+                        },
+                    )
                     pipe.expire(key, ENTRY_SECONDS)
                     pipe.execute()
             except redis.RedisError as exc:
@@ -177,11 +194,10 @@ def _wants_json(response) -> bool:
     return response.get("Content-Type", "").startswith("application/json")
 
 
-def _entry_key(version: str, request) -> str:
+def _url_digest(request) -> str:
     # The answer's links are absolute (`next`): the host and the scheme are part of the key.
     # get_host() validates the host against ALLOWED_HOSTS (DisallowedHost: no cache, the view's 400).
-    url = request.build_absolute_uri()
-    return f"reads:{version}:{hashlib.sha256(url.encode()).hexdigest()}"
+    return hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
 
 
 def _etag(body: bytes) -> str:

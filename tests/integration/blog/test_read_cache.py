@@ -109,6 +109,22 @@ def test_a_read_after_a_write_never_sees_the_old_answer(read_cache_on, anonymous
 
 
 @pytest.mark.django_db
+def test_an_answer_stored_late_by_a_reader_of_an_old_version_is_never_served(read_cache_on, anonymous, user):
+    """A reader that read the version before a write may store its answer after the write: the
+    entry carries the version it was computed under, and is served only while that version is current."""
+    post = PostFactory(author=user, live=True, title="before")
+    assert ok(anonymous.get("/api/posts/"))["results"][0]["title"] == "before"
+    redis_client = read_cache._client()
+    [key] = redis_client.keys(f"{read_cache.VERSION_KEY}:entry:*")
+    from_before = redis_client.hgetall(key)
+    post.title = "after"
+    post.save()
+    assert ok(anonymous.get("/api/posts/"))["results"][0]["title"] == "after"
+    redis_client.hset(key, mapping=from_before)  # the late reader's store
+    assert ok(anonymous.get("/api/posts/"))["results"][0]["title"] == "after"
+
+
+@pytest.mark.django_db
 def test_a_changed_author_name_is_not_served_stale(read_cache_on, anonymous, user):
     post = PostFactory(author=user, live=True)
     assert ok(anonymous.get(f"/api/posts/{post.pk}/"))["author_username"] == user.username
