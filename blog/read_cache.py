@@ -1,10 +1,11 @@
 """The read cache: anonymous post list and detail answers kept in Redis, never stale.
 
 Every answer is stored (one entry per URL) with the *version* of the blog's public data it was
-computed under, a random token in Redis, and served only while that token is the current one. Any write that could change a post read (a post created, changed,
-published or deleted; a comment created, changed or deleted; a user changed or deleted, whose
-name the posts carry) replaces the token: once when it happens and again once its transaction
-commits (`transaction.on_commit`). A reader reads the token *before* it queries the database, so:
+computed under, a random token in Redis, and served only while that token is the current one.
+Any write that could change a post read (a post created, changed, published or deleted; a
+comment created, changed or deleted; a user changed or deleted, whose name the posts carry)
+replaces the token: once when it happens and again once its transaction commits
+(`transaction.on_commit`). A reader reads the token *before* it queries the database, so:
 
 - a reader holding the new token started after the commit, and its queries see the write;
 - a reader that read the old token stores its answer with the old token, which no reader
