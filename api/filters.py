@@ -127,10 +127,14 @@ class OrderingFilter(drf_filters.OrderingFilter):
         ordering = self.get_ordering(request, queryset, view)
         return queryset.order_by(*(_nulls_last(queryset.model, field) for field in ordering)) if ordering else queryset
 
+    @classmethod
+    def requested(cls, request) -> list[str]:
+        """The fields `ordering` names, each with its `-`, in any of the forms above, unchecked."""
+        values = request.query_params.getlist(cls.ordering_param)
+        return [field.strip() for value in values for field in value.split(",")]
+
     def get_ordering(self, request, queryset, view):
-        requested = [
-            field.strip() for value in request.query_params.getlist(self.ordering_param) for field in value.split(",")
-        ]
+        requested = self.requested(request)
         if requested:
             valid = self.remove_invalid_fields(queryset, requested, view, request)
             if len(valid) != len(requested):

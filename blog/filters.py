@@ -3,7 +3,6 @@
 from django.db import connection
 from django.db.models import FloatField, Value
 from django_filters import rest_framework as filters
-from rest_framework.settings import api_settings
 
 from api.filters import (
     MAX_ID,
@@ -12,6 +11,7 @@ from api.filters import (
     BooleanFilter,
     IdFilter,
     IsoDateTimeFilter,
+    OrderingFilter,
     SearchFilter,
 )
 
@@ -76,10 +76,4 @@ class PostSearchFilter(SearchFilter):
 
 
 def _ordered_by_rank(request) -> bool:
-    # `ordering` as OrderingFilter reads it: repeated, comma-separated, or both.
-    fields = (
-        field.strip().lstrip("-")
-        for value in request.query_params.getlist(api_settings.ORDERING_PARAM)
-        for field in value.split(",")
-    )
-    return "rank" in fields
+    return "rank" in (field.lstrip("-") for field in OrderingFilter.requested(request))
